@@ -1,0 +1,51 @@
+"""journey_utils — how subscription buyers move through a website before they purchase.
+
+Load sessions, turn them into one journey per user, and measure the journeys::
+
+    import journey_utils as ju
+    sessions = ju.load_sessions(ju.SAMPLE_PATH)
+    journeys = ju.preprocess(sessions, sessions=3, count_from="last", pages_to_remove=["Log in"])
+    ju.page_presence(journeys, plan="Annual", normalize=True).head()
+"""
+
+from pathlib import Path
+
+from journey_utils.io import JourneyDataError, JourneyDataWarning, load_report, load_sessions, save_journeys
+from journey_utils.metrics import (
+    journey_length,
+    journey_lengths,
+    page_count,
+    page_destinations,
+    page_presence,
+    page_sequences,
+    page_transitions,
+)
+from journey_utils.preprocess import group_by, preprocess, remove_page_duplicates, remove_pages
+
+__version__ = "0.1.0"
+
+#: The project folder (raw -> processed -> reports), for notebooks run from anywhere.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The bundled synthetic sample, the default input everywhere.
+SAMPLE_PATH = PROJECT_ROOT / "data" / "sample" / "user_journeys_sample.csv"
+
+__all__ = [
+    "JourneyDataError",
+    "JourneyDataWarning",
+    "load_sessions",
+    "load_report",
+    "save_journeys",
+    "remove_page_duplicates",
+    "group_by",
+    "remove_pages",
+    "preprocess",
+    "page_count",
+    "page_presence",
+    "page_destinations",
+    "page_transitions",
+    "page_sequences",
+    "journey_length",
+    "journey_lengths",
+    "PROJECT_ROOT",
+    "SAMPLE_PATH",
+]

@@ -1,0 +1,56 @@
+"""Argument checks shared by the public functions: say what was expected and what was found."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+
+import pandas as pd
+
+ALL_PLANS = "All"
+
+
+def check_frame(data, function: str, columns: Iterable[str]) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"{function}: expected a pandas DataFrame, found {type(data).__name__}")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ValueError(
+            f"{function}: column {', '.join(repr(c) for c in missing)} not found; "
+            f"columns present: {', '.join(map(str, data.columns))}"
+        )
+
+
+def select_plan(data: pd.DataFrame, plan, plan_column: str, function: str) -> pd.DataFrame:
+    """Rows of ``data`` whose plan is ``plan``: 'All', one plan name, or a list of names."""
+    if isinstance(plan, str) and plan == ALL_PLANS:
+        return data
+    check_frame(data, function, [plan_column])
+    wanted = [plan] if isinstance(plan, str) else plan
+    if not isinstance(wanted, Iterable) or isinstance(wanted, (bytes, dict)):
+        raise TypeError(f"{function}: plan must be 'All', a plan name or a list of plan names; found {plan!r}")
+    wanted = list(wanted)
+    if not wanted or not all(isinstance(p, str) for p in wanted):
+        raise ValueError(f"{function}: plan must be 'All', a plan name or a non-empty list of plan names; found {plan!r}")
+    present = sorted(data[plan_column].dropna().unique().tolist())
+    unknown = [p for p in wanted if p not in present]
+    if unknown:
+        raise ValueError(
+            f"{function}: unknown plan {', '.join(repr(p) for p in unknown)}; "
+            f"plans present: {', '.join(present) if present else '(none)'}"
+        )
+    return data[data[plan_column].isin(wanted)]
+
+
+def check_positive_int(value, name: str, function: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{function}: {name} must be a positive integer; found {value!r}")
+    if value < 1:
+        raise ValueError(f"{function}: {name} must be a positive integer; found {value!r}")
+    return int(value)
+
+
+def ranked(values, labels, *, name: str, index_name: str) -> pd.Series:
+    """A Series sorted by value descending, then label ascending (deterministic ranks)."""
+    series = pd.Series(values, index=pd.Index(labels, name=index_name, dtype="str"), name=name)
+    return series.sort_index(kind="stable").sort_values(ascending=False, kind="stable")

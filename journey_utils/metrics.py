@@ -1,0 +1,249 @@
+"""The five journey metrics, each filterable by plan.
+
+Every function takes processed journeys (one row per user, as made by
+:func:`journey_utils.preprocess`) or raw sessions, a ``plan`` that is ``'All'``, one
+plan name or a list of plan names, and returns a new pandas object. Ranked results
+are sorted by value descending, then by key ascending, so ranks are deterministic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from journey_utils import _codes
+from journey_utils._checks import check_frame, check_positive_int, ranked, select_plan
+
+__all__ = [
+    "page_count",
+    "page_presence",
+    "page_destinations",
+    "page_transitions",
+    "page_sequences",
+    "journey_length",
+    "journey_lengths",
+]
+
+TARGET = "user_journey"
+PLAN = "subscription_type"
+
+
+def _coded(data, plan, target_column, plan_column, function):
+    check_frame(data, function, [target_column])
+    selected = select_plan(data, plan, plan_column, function)
+    return selected, _codes.encode(selected[target_column])
+
+
+def page_count(data, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
+    """Count every occurrence of every page.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Journeys, one per row, pages joined by ``-``.
+    plan : str or list of str, default 'All'
+        ``'All'`` for every plan, or the plan name(s) to keep.
+    target_column, plan_column : str
+        Names of the journey and plan columns.
+
+    Returns
+    -------
+    Series
+        Page -> number of occurrences (index ``page``, name ``count``).
+
+    Examples
+    --------
+    >>> import pandas as pd, journey_utils as ju
+    >>> df = pd.DataFrame({"user_journey": ["Homepage-Pricing-Homepage", "Pricing"],
+    ...                    "subscription_type": ["Annual", "Monthly"]})
+    >>> ju.page_count(df).to_dict()
+    {'Homepage': 2, 'Pricing': 2}
+    """
+    _, coded = _coded(data, plan, target_column, plan_column, "page_count")
+    counts = np.bincount(coded.codes, minlength=coded.n_pages)
+    present = counts > 0
+    return ranked(counts[present], coded.pages[present], name="count", index_name="page")
+
+
+def page_presence(data, plan="All", normalize=False, *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
+    """Count the journeys that contain each page at least once.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Journeys, one per row.
+    plan : str or list of str, default 'All'
+        ``'All'``, or the plan name(s) to keep.
+    normalize : bool, default False
+        Return the share of journeys (0-1) instead of the number. Every selected
+        journey counts in the denominator, including empty ones.
+
+    Returns
+    -------
+    Series
+        Page -> journeys containing it (name ``journeys``) or their share (name ``share``).
+
+    Examples
+    --------
+    >>> import pandas as pd, journey_utils as ju
+    >>> df = pd.DataFrame({"user_journey": ["Homepage-Pricing-Homepage", "Pricing"],
+    ...                    "subscription_type": ["Annual", "Monthly"]})
+    >>> ju.page_presence(df).to_dict()
+    {'Pricing': 2, 'Homepage': 1}
+    >>> ju.page_presence(df, normalize=True)["Homepage"]
+    np.float64(0.5)
+    """
+    _, coded = _coded(data, plan, target_column, plan_column, "page_presence")
+    representative, counts = _codes.count_distinct_per_journey(coded.journey_index, coded.codes)
+    labels = coded.pages[coded.codes[representative]]
+    if normalize:
+        share = counts / coded.n_journeys if coded.n_journeys else counts.astype(float)
+        return ranked(share, labels, name="share", index_name="page")
+    return ranked(counts, labels, name="journeys", index_name="page")
+
+
+def page_destinations(data, page, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
+    """Count the pages that directly follow ``page``.
+
+    Only steps inside one journey count; the last page of a journey has no destination.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Journeys, one per row.
+    page : str
+        The page whose next pages are counted. A page that no selected journey
+        contains gives an empty Series.
+    plan : str or list of str, default 'All'
+        ``'All'``, or the plan name(s) to keep.
+
+    Returns
+    -------
+    Series
+        Next page -> number of times it follows ``page`` (index ``next_page``, name ``count``).
+
+    Examples
+    --------
+    >>> import pandas as pd, journey_utils as ju
+    >>> df = pd.DataFrame({"user_journey": ["Homepage-Pricing-Homepage-Checkout"],
+    ...                    "subscription_type": ["Annual"]})
+    >>> ju.page_destinations(df, "Homepage").to_dict()
+    {'Checkout': 1, 'Pricing': 1}
+    """
+    if not isinstance(page, str):
+        raise TypeError(f"page_destinations: page must be a page name (str); found {page!r}")
+    _, coded = _coded(data, plan, target_column, plan_column, "page_destinations")
+    code = coded.code_of(page)
+    if code is None:
+        return ranked(np.empty(0, np.int64), [], name="count", index_name="next_page")
+    origin = np.flatnonzero((coded.codes == code) & ~coded.is_last)
+    counts = np.bincount(coded.codes[origin + 1], minlength=coded.n_pages)
+    present = counts > 0
+    return ranked(counts[present], coded.pages[present], name="count", index_name="next_page")
+
+
+def page_transitions(data, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
+    """Count every step from one page to the next, for heatmaps and flow charts.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``page``, ``next_page``, ``count``; sorted by count descending, then
+        page and next page ascending.
+
+    Examples
+    --------
+    >>> import pandas as pd, journey_utils as ju
+    >>> df = pd.DataFrame({"user_journey": ["Homepage-Pricing-Homepage"],
+    ...                    "subscription_type": ["Annual"]})
+    >>> ju.page_transitions(df).values.tolist()
+    [['Homepage', 'Pricing', 1], ['Pricing', 'Homepage', 1]]
+    """
+    _, coded = _coded(data, plan, target_column, plan_column, "page_transitions")
+    origin = np.flatnonzero(~coded.is_last)
+    base = max(coded.n_pages, 1)
+    pairs = coded.codes[origin] * base + coded.codes[origin + 1]
+    keys, counts = np.unique(pairs, return_counts=True) if len(pairs) else (pairs, pairs)
+    table = pd.DataFrame(
+        {
+            "page": pd.array(coded.pages[keys // base].tolist(), dtype="str"),
+            "next_page": pd.array(coded.pages[keys % base].tolist(), dtype="str"),
+            "count": counts.astype(np.int64),
+        }
+    )
+    table = table.sort_values(["page", "next_page"], kind="stable")
+    table = table.sort_values("count", ascending=False, kind="stable")
+    return table.reset_index(drop=True)
+
+
+def page_sequences(data, n=3, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
+    """Count the journeys that contain each run of ``n`` consecutive pages.
+
+    A run is counted once per journey however often it repeats there. Journeys
+    shorter than ``n`` contribute nothing.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Journeys, one per row.
+    n : int, default 3
+        Pages per run.
+    plan : str or list of str, default 'All'
+        ``'All'``, or the plan name(s) to keep.
+
+    Returns
+    -------
+    Series
+        ``'A-B-C'`` -> journeys containing it (index ``sequence``, name ``journeys``).
+
+    Examples
+    --------
+    >>> import pandas as pd, journey_utils as ju
+    >>> df = pd.DataFrame({"user_journey": ["A-B-A-B", "B-A"], "subscription_type": ["x", "y"]})
+    >>> ju.page_sequences(df, n=2).to_dict()
+    {'B-A': 2, 'A-B': 1}
+    """
+    n = check_positive_int(n, "n", "page_sequences")
+    _, coded = _coded(data, plan, target_column, plan_column, "page_sequences")
+    starts = coded.windows(n)
+    keys = _codes.ngram_keys(coded, starts, n)
+    representative, counts = _codes.count_distinct_per_journey(coded.journey_index[starts], keys)
+    first = starts[representative]
+    window_offsets = np.arange(len(first) + 1, dtype=np.int64) * n
+    window_codes = (first[:, None] + np.arange(n)).ravel()
+    labels = _codes.decode(coded.codes[window_codes], window_offsets, coded.pages)
+    return ranked(counts, labels.to_numpy(), name="journeys", index_name="sequence")
+
+
+def journey_lengths(data, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
+    """Number of pages of each journey, for distributions.
+
+    Returns
+    -------
+    Series
+        Pages per journey (name ``length``), aligned with the index of the selected rows
+        of ``data`` and in their order.
+
+    Examples
+    --------
+    >>> import pandas as pd, journey_utils as ju
+    >>> df = pd.DataFrame({"user_journey": ["A-B-A", "B", ""], "subscription_type": ["x", "x", "y"]})
+    >>> ju.journey_lengths(df).tolist()
+    [3, 1, 0]
+    """
+    selected, coded = _coded(data, plan, target_column, plan_column, "journey_lengths")
+    return pd.Series(coded.lengths, index=selected.index, name="length", dtype=np.int64)
+
+
+def journey_length(data, plan="All", *, target_column=TARGET, plan_column=PLAN) -> float:
+    """Mean number of pages per journey (NaN when no journey is selected).
+
+    Examples
+    --------
+    >>> import pandas as pd, journey_utils as ju
+    >>> df = pd.DataFrame({"user_journey": ["A-B-A", "B"], "subscription_type": ["x", "y"]})
+    >>> ju.journey_length(df)
+    2.0
+    """
+    lengths = journey_lengths(data, plan, target_column=target_column, plan_column=plan_column)
+    return float(lengths.mean()) if len(lengths) else float("nan")

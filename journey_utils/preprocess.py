@@ -1,0 +1,250 @@
+"""Preprocessing: sessions -> one journey per user, cleaned for analysis.
+
+Every function returns a new DataFrame and leaves its input unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from journey_utils import _codes
+from journey_utils._checks import check_frame, check_positive_int
+
+__all__ = ["remove_page_duplicates", "group_by", "remove_pages", "preprocess"]
+
+TARGET = "user_journey"
+PLAN = "subscription_type"
+USER = "user_id"
+SESSION = "session_id"
+COUNT_FROM = ("first", "last")
+
+
+def _replace_journeys(data: pd.DataFrame, target_column: str, journeys: pd.Series) -> pd.DataFrame:
+    out = data.copy()
+    out[target_column] = pd.Series(journeys.to_numpy(), index=data.index, dtype="str")
+    return out
+
+
+def remove_page_duplicates(data, target_column=TARGET) -> pd.DataFrame:
+    """Collapse runs of the same page into one visit.
+
+    ``Homepage-Homepage-Pricing`` becomes ``Homepage-Pricing``; a page that comes
+    back later (``Homepage-Pricing-Homepage``) is kept, because the return is a step.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Journeys, one per row, pages joined by ``-``.
+    target_column : str, default 'user_journey'
+        Column holding the journeys.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``data`` with the journeys collapsed.
+
+    Examples
+    --------
+    >>> import pandas as pd, journey_utils as ju
+    >>> df = pd.DataFrame({"user_journey": ["Homepage-Homepage-Pricing", "A-B-A"]})
+    >>> ju.remove_page_duplicates(df)["user_journey"].tolist()
+    ['Homepage-Pricing', 'A-B-A']
+    """
+    check_frame(data, "remove_page_duplicates", [target_column])
+    coded = _codes.encode(data[target_column])
+    mask = np.ones(len(coded.codes), dtype=bool)
+    mask[1:] = coded.codes[1:] != coded.codes[:-1]
+    mask[coded.offsets[:-1][coded.lengths > 0]] = True
+    return _replace_journeys(data, target_column, _codes.keep(coded, mask))
+
+
+def remove_pages(data, pages, target_column=TARGET) -> pd.DataFrame:
+    """Remove every visit to the listed pages from every journey.
+
+    A journey made only of removed pages is kept as an empty journey (``''``,
+    length 0), so that no user disappears from the counts.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Journeys, one per row.
+    pages : str or list of str
+        Page names to remove. Names that no journey contains are ignored.
+    target_column : str, default 'user_journey'
+        Column holding the journeys.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``data`` without those pages.
+
+    Examples
+    --------
+    >>> import pandas as pd, journey_utils as ju
+    >>> df = pd.DataFrame({"user_journey": ["Homepage-Log in-Pricing", "Log in"]})
+    >>> ju.remove_pages(df, ["Log in"])["user_journey"].tolist()
+    ['Homepage-Pricing', '']
+    """
+    check_frame(data, "remove_pages", [target_column])
+    pages = _page_list(pages, "remove_pages")
+    coded = _codes.encode(data[target_column])
+    if not pages:
+        return data.copy()
+    removed = np.isin(coded.pages, pages)
+    mask = ~removed[coded.codes] if len(coded.codes) else np.ones(0, dtype=bool)
+    return _replace_journeys(data, target_column, _codes.keep(coded, mask))
+
+
+def group_by(
+    data,
+    group_column=USER,
+    target_column=TARGET,
+    sessions="All",
+    count_from="last",
+    *,
+    order_column=SESSION,
+    plan_column=PLAN,
+) -> pd.DataFrame:
+    """Join each user's sessions into one journey, earliest session first.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Sessions, one per row.
+    group_column : str, default 'user_id'
+        Column identifying a user.
+    target_column : str, default 'user_journey'
+        Column holding each session's pages.
+    sessions : 'All' or int, default 'All'
+        How many sessions per user to keep.
+    count_from : {'last', 'first'}, default 'last'
+        With an int ``sessions``, keep the user's first or last N sessions. Either
+        way the kept sessions are joined from earliest to latest.
+    order_column : str, default 'session_id'
+        Column that orders a user's sessions in time (not the file order).
+    plan_column : str, default 'subscription_type'
+        Plan column, carried over (one plan per user). Ignored when absent.
+
+    Returns
+    -------
+    DataFrame
+        One row per user, sorted by ``group_column``: the user, the plan, the
+        journey, ``session_id`` of the latest session kept and ``n_sessions``, the
+        number of sessions joined.
+
+    Examples
+    --------
+    >>> import pandas as pd, journey_utils as ju
+    >>> df = pd.DataFrame({"user_id": [1, 1, 1], "session_id": [30, 10, 20],
+    ...                    "subscription_type": ["Annual"] * 3,
+    ...                    "user_journey": ["Checkout", "Homepage", "Pricing"]})
+    >>> ju.group_by(df)["user_journey"].tolist()
+    ['Homepage-Pricing-Checkout']
+    >>> ju.group_by(df, sessions=2, count_from="first")["user_journey"].tolist()
+    ['Homepage-Pricing']
+    """
+    function = "group_by"
+    check_frame(data, function, [group_column, target_column, order_column])
+    if not (isinstance(sessions, str) and sessions == "All"):
+        if isinstance(sessions, str):
+            raise ValueError(f"{function}: sessions must be 'All' or a positive integer; found {sessions!r}")
+        sessions = check_positive_int(sessions, "sessions", function)
+    if count_from not in COUNT_FROM:
+        raise ValueError(f"{function}: count_from must be 'first' or 'last'; found {count_from!r}")
+    has_plan = plan_column in data.columns
+
+    users = data[group_column].to_numpy()
+    order = np.lexsort((data[order_column].to_numpy(), users))
+    sorted_users = users[order]
+    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]]) if len(order) else np.empty(0, int)
+    sizes = np.diff(np.r_[starts, len(order)])
+    position = np.arange(len(order)) - np.repeat(starts, sizes)
+    if sessions != "All":
+        from_end = np.repeat(sizes, sizes) - position
+        chosen = position < sessions if count_from == "first" else from_end <= sessions
+        order = order[chosen]
+        sizes = np.minimum(sizes, sessions)
+        starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64) if len(sizes) else starts
+
+    coded = _codes.encode(data[target_column].iloc[order])
+    # Sessions of one user are adjacent, so a user's journey is one slice of codes.
+    bounds = np.r_[starts, len(order)].astype(np.int64)
+    journeys = _codes.decode(coded.codes, coded.offsets[bounds], coded.pages)
+
+    last_rows = order[np.r_[starts[1:], len(order)] - 1] if len(order) else order
+    out = pd.DataFrame({group_column: data[group_column].to_numpy()[last_rows]})
+    if has_plan:
+        _check_one_plan(data, group_column, plan_column, order, starts, sizes, function)
+        out[plan_column] = data[plan_column].to_numpy()[last_rows]
+    out[target_column] = pd.array(journeys.to_numpy(), dtype="str")
+    out[order_column] = data[order_column].to_numpy()[last_rows]
+    out["n_sessions"] = sizes.astype(np.int64)
+    return out
+
+
+def _check_one_plan(data, group_column, plan_column, order, starts, sizes, function) -> None:
+    plans = pd.factorize(data[plan_column].to_numpy()[order])[0]
+    first = np.repeat(plans[starts], sizes)
+    mixed = np.flatnonzero(plans != first)
+    if len(mixed):
+        users = pd.unique(data[group_column].to_numpy()[order][mixed])
+        shown = ", ".join(str(u) for u in users[:10])
+        raise ValueError(
+            f"{function}: {len(users)} users have more than one {plan_column} (e.g. {shown}); "
+            "each user is expected to have bought one plan"
+        )
+
+
+def preprocess(data, sessions="All", count_from="last", pages_to_remove=(), **columns) -> pd.DataFrame:
+    """Group each user's sessions, remove pages, then collapse repeated pages.
+
+    The order matters: duplicates are collapsed last, so removing a page that sat
+    between two visits of the same page merges them (``A-Log in-A`` -> ``A``).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Sessions, one per row (as returned by :func:`journey_utils.load_sessions`).
+    sessions : 'All' or int, default 'All'
+        Sessions per user to keep; see :func:`group_by`.
+    count_from : {'last', 'first'}, default 'last'
+        Which end of a user's history the kept sessions come from.
+    pages_to_remove : str or list of str, default ()
+        Pages to drop before collapsing duplicates.
+    **columns
+        Column names passed to :func:`group_by` (``group_column``, ``target_column``,
+        ``order_column``, ``plan_column``).
+
+    Returns
+    -------
+    DataFrame
+        One journey per user; see :func:`group_by` for the columns.
+
+    Examples
+    --------
+    >>> import pandas as pd, journey_utils as ju
+    >>> df = pd.DataFrame({"user_id": [1, 1], "session_id": [1, 2],
+    ...                    "subscription_type": ["Annual"] * 2,
+    ...                    "user_journey": ["Homepage-Log in", "Homepage-Checkout"]})
+    >>> ju.preprocess(df, pages_to_remove=["Log in"])["user_journey"].tolist()
+    ['Homepage-Checkout']
+    """
+    target = columns.get("target_column", TARGET)
+    grouped = group_by(data, sessions=sessions, count_from=count_from, **columns)
+    removed = remove_pages(grouped, pages_to_remove, target_column=target)
+    return remove_page_duplicates(removed, target_column=target)
+
+
+def _page_list(pages, function: str) -> list[str]:
+    if isinstance(pages, str):
+        return [pages]
+    if not isinstance(pages, Iterable):
+        raise TypeError(f"{function}: pages must be a page name or a list of page names; found {pages!r}")
+    pages = list(pages)
+    bad = [p for p in pages if not isinstance(p, str)]
+    if bad:
+        raise TypeError(f"{function}: page names must be strings; found {bad[:5]!r}")
+    return pages
