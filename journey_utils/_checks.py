@@ -21,10 +21,10 @@ def check_frame(data, function: str, columns: Iterable[str]) -> None:
         )
 
 
-def select_plan(data: pd.DataFrame, plan, plan_column: str, function: str) -> pd.DataFrame:
-    """Rows of ``data`` whose plan is ``plan``: 'All', one plan name, or a list of names."""
+def plan_mask(data: pd.DataFrame, plan, plan_column: str, function: str):
+    """Boolean mask of the rows whose plan is ``plan`` ('All', a name or a list), or None for all."""
     if isinstance(plan, str) and plan == ALL_PLANS:
-        return data
+        return None
     check_frame(data, function, [plan_column])
     wanted = [plan] if isinstance(plan, str) else plan
     if not isinstance(wanted, Iterable) or isinstance(wanted, (bytes, dict)):
@@ -39,7 +39,13 @@ def select_plan(data: pd.DataFrame, plan, plan_column: str, function: str) -> pd
             f"{function}: unknown plan {', '.join(repr(p) for p in unknown)}; "
             f"plans present: {', '.join(present) if present else '(none)'}"
         )
-    return data[data[plan_column].isin(wanted)]
+    return data[plan_column].isin(wanted).to_numpy()
+
+
+def select_plan(data: pd.DataFrame, plan, plan_column: str, function: str) -> pd.DataFrame:
+    """Rows of ``data`` whose plan is ``plan``: 'All', one plan name, or a list of names."""
+    mask = plan_mask(data, plan, plan_column, function)
+    return data if mask is None else data[mask]
 
 
 def check_positive_int(value, name: str, function: str) -> int:

@@ -4,12 +4,17 @@ A column of journeys (``"Homepage-Pricing-Checkout"``) becomes one flat array of
 integer page codes plus the offsets where each journey starts. Splitting and
 dictionary encoding happen in Arrow, so no Python string is made per page, and
 every later step (runs, pairs, n-grams, counts) is integer arithmetic in numpy.
+
+Encoding is memoised on the identity of the column's Arrow buffers, which pandas
+never mutates in place, so a notebook that asks ten questions of one DataFrame
+splits its journeys once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,10 +22,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 SEPARATOR = "-"
+_INT64_LIMIT = 2**62
+_CACHE_SIZE = 6
 
-# Above this many cells a dense (journey x page) table would cost too much memory,
-# so presence falls back to hashing.
-_DENSE_CELLS = 200_000_000
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 @dataclass(frozen=True)
@@ -33,13 +41,20 @@ class CodedJourneys:
         Page code of every page occurrence, journeys concatenated in row order.
     offsets : ndarray of int64
         ``codes[offsets[i]:offsets[i + 1]]`` is journey ``i``; length ``n + 1``.
-    pages : ndarray of str
-        ``pages[c]`` is the name of page code ``c``.
+    pages : ndarray of object
+        ``pages[c]`` is the name of page code ``c`` (may include pages that no
+        journey of this selection contains).
     """
 
     codes: np.ndarray
     offsets: np.ndarray
     pages: np.ndarray
+    _derived: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _memo(self, name, compute):
+        if name not in self._derived:
+            self._derived[name] = _readonly(compute())
+        return self._derived[name]
 
     @property
     def n_journeys(self) -> int:
@@ -49,43 +64,112 @@ class CodedJourneys:
     def n_pages(self) -> int:
         return len(self.pages)
 
-    @cached_property
+    @property
     def lengths(self) -> np.ndarray:
-        return np.diff(self.offsets)
+        return self._memo("lengths", lambda: np.diff(self.offsets))
 
-    @cached_property
+    @property
     def journey_index(self) -> np.ndarray:
         """Journey number of every page occurrence."""
-        return np.repeat(np.arange(self.n_journeys, dtype=np.int64), self.lengths)
+        return self._memo(
+            "journey_index", lambda: np.repeat(np.arange(self.n_journeys, dtype=np.int64), self.lengths)
+        )
 
-    @cached_property
+    @property
+    def position(self) -> np.ndarray:
+        """0-based step of every page occurrence inside its journey."""
+        return self._memo(
+            "position",
+            lambda: np.arange(len(self.codes), dtype=np.int64) - np.repeat(self.offsets[:-1], self.lengths),
+        )
+
+    @property
     def is_last(self) -> np.ndarray:
         """True where a page occurrence is the last page of its journey."""
-        last = np.zeros(len(self.codes), dtype=bool)
-        ends = self.offsets[1:][self.lengths > 0] - 1
-        last[ends] = True
-        return last
+
+        def compute():
+            last = np.zeros(len(self.codes), dtype=bool)
+            last[self.offsets[1:][self.lengths > 0] - 1] = True
+            return last
+
+        return self._memo("is_last", compute)
 
     def code_of(self, page: str) -> int | None:
-        """The code of ``page``, or None when no journey contains it."""
+        """The code of ``page``, or None when the dictionary does not hold it."""
         hits = np.flatnonzero(self.pages == page)
         return int(hits[0]) if len(hits) else None
 
     def windows(self, n: int) -> np.ndarray:
         """Start positions of every run of ``n`` consecutive pages inside one journey."""
-        position = np.arange(len(self.codes), dtype=np.int64) - np.repeat(self.offsets[:-1], self.lengths)
-        room = np.repeat(self.lengths, self.lengths) - position
+        room = np.repeat(self.lengths, self.lengths) - self.position
         return np.flatnonzero(room >= n)
 
+    def filter(self, mask: np.ndarray) -> CodedJourneys:
+        """The same journeys keeping only the page occurrences where ``mask`` is True."""
+        kept = np.zeros(len(mask) + 1, dtype=np.int64)
+        np.cumsum(mask, out=kept[1:])
+        return CodedJourneys(_readonly(self.codes[mask]), _readonly(kept[self.offsets]), self.pages)
 
-def _as_arrow(journeys: pd.Series) -> pa.Array:
-    array = pa.array(journeys, from_pandas=True)
+    def take(self, rows: np.ndarray) -> CodedJourneys:
+        """Journeys ``rows`` (positions or a boolean mask), in that order."""
+        rows = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows, dtype=np.int64)
+        lengths = self.lengths[rows]
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        if len(rows) == self.n_journeys and np.array_equal(rows, np.arange(len(rows))):
+            return self
+        source = np.repeat(self.offsets[:-1][rows] - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
+        return CodedJourneys(_readonly(self.codes[source]), _readonly(offsets), self.pages)
+
+    def regroup(self, offsets: np.ndarray) -> CodedJourneys:
+        """Concatenate consecutive journeys: new journey ``i`` spans old ``offsets[i]:offsets[i+1]``."""
+        return CodedJourneys(self.codes, _readonly(self.offsets[offsets]), self.pages)
+
+
+def empty() -> CodedJourneys:
+    return CodedJourneys(_readonly(np.empty(0, np.int64)), _readonly(np.zeros(1, np.int64)), np.array([], dtype=object))
+
+
+# -- memo of encodings, keyed on the Arrow buffers of the journey column -------------
+
+_cache: OrderedDict = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _arrow(journeys: pd.Series) -> pa.Array:
+    try:
+        array = pa.array(journeys, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise TypeError(f"journeys must be strings: {error}") from None
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
+    if pa.types.is_null(array.type):
+        return pa.array([None] * len(array), type=pa.large_string())
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        # Only reachable for object columns holding non-strings.
         raise TypeError(f"journeys must be strings; found values of type {array.type}")
-    return array.cast(pa.large_string())
+    return array
+
+
+def _identity(array: pa.Array) -> tuple:
+    return (str(array.type), len(array), array.offset, tuple(b.address if b else 0 for b in array.buffers()))
+
+
+def _remember(array: pa.Array, coded: CodedJourneys) -> None:
+    with _cache_lock:
+        # Holding the array keeps its buffers alive, so their addresses cannot be reused.
+        _cache[_identity(array)] = (array, coded)
+        _cache.move_to_end(_identity(array))
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def _recall(array: pa.Array) -> CodedJourneys | None:
+    with _cache_lock:
+        hit = _cache.get(_identity(array))
+        if hit is not None:
+            _cache.move_to_end(_identity(array))
+            return hit[1]
+    return None
 
 
 def encode(journeys: pd.Series) -> CodedJourneys:
@@ -96,94 +180,111 @@ def encode(journeys: pd.Series) -> CodedJourneys:
     the data did not go through ``load_sessions``.
     """
     if len(journeys) == 0:
-        return CodedJourneys(np.empty(0, np.int64), np.zeros(1, np.int64), np.array([], dtype=object))
-    try:
-        array = _as_arrow(journeys)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise TypeError(f"journeys must be strings: {error}") from None
+        return empty()
+    array = _arrow(journeys)
+    known = _recall(array)
+    if known is not None:
+        return known
     if array.null_count:
         rows = np.flatnonzero(pc.is_null(array).to_numpy(zero_copy_only=False))
         raise ValueError(
             f"{array.null_count} journeys are missing (row positions {_first(rows)}); "
             "load data with load_sessions, which reports or repairs them"
         )
-    empty = pc.equal(array, pa.scalar("", pa.large_string()))
-    lists = pc.split_pattern(pc.if_else(empty, pa.scalar(None, pa.large_string()), array), SEPARATOR)
+    blank = pa.scalar("", array.type)
+    lists = pc.split_pattern(pc.if_else(pc.equal(array, blank), pa.scalar(None, array.type), array), SEPARATOR)
     lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy().astype(np.int64)
-    flat = pc.list_flatten(lists)
-    encoded = flat.dictionary_encode()
+    encoded = pc.list_flatten(lists).dictionary_encode()
     pages = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-    blank = np.flatnonzero(pages == "")
-    if len(blank):
-        rows = np.flatnonzero(np.repeat(np.arange(len(lengths)), lengths)[encoded.indices.to_numpy() == blank[0]])
-        raise ValueError(
-            f"journeys contain empty page names, e.g. 'Homepage--Pricing' or a leading/trailing '-' "
-            f"(row positions {_first(np.unique(rows))}); load data with load_sessions, which repairs them"
-        )
+    codes = encoded.indices.to_numpy().astype(np.int64)
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    codes = encoded.indices.to_numpy().astype(np.int64)
-    return CodedJourneys(codes, offsets, pages)
+    empty_names = np.flatnonzero(pages == "")
+    if len(empty_names):
+        journey = np.repeat(np.arange(len(lengths)), lengths)[codes == empty_names[0]]
+        raise ValueError(
+            "journeys contain empty page names, e.g. 'Homepage--Pricing' or a leading/trailing '-' "
+            f"(row positions {_first(np.unique(journey))}); load data with load_sessions, which repairs them"
+        )
+    coded = CodedJourneys(_readonly(codes), _readonly(offsets), pages)
+    _remember(array, coded)
+    return coded
 
 
-def decode(codes: np.ndarray, offsets: np.ndarray, pages: np.ndarray) -> pd.Series:
-    """Join code runs back into ``-`` separated journeys (a default-indexed str Series)."""
-    names = pa.array(pages.tolist() if len(pages) else [], type=pa.large_string())
-    values = names.take(pa.array(codes, type=pa.int64()))
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), values)
-    joined = pc.binary_join(lists, pa.scalar(SEPARATOR, pa.large_string()))
-    return pd.Series(pd.array(joined, dtype="str"))
+def decode(coded: CodedJourneys) -> pd.Series:
+    """Join code runs back into ``-`` separated journeys (a default-indexed str Series).
 
-
-def keep(coded: CodedJourneys, mask: np.ndarray) -> pd.Series:
-    """Journeys made of the page occurrences where ``mask`` is True."""
-    kept = np.zeros(len(mask) + 1, dtype=np.int64)
-    np.cumsum(mask, out=kept[1:])
-    return decode(coded.codes[mask], kept[coded.offsets], coded.pages)
-
-
-def ngram_keys(coded: CodedJourneys, starts: np.ndarray, n: int) -> np.ndarray:
-    """One integer per window of ``n`` pages, equal exactly when the pages are equal.
-
-    Keys are built as base-``n_pages`` numbers; when the next digit could overflow
-    int64 they are first re-numbered densely, so any vocabulary size and any ``n``
-    stay exact.
+    The result stays in Arrow memory and is remembered, so encoding it again is free.
     """
+    names = pa.array(coded.pages.tolist(), type=pa.large_string())
+    values = names.take(pa.array(coded.codes, type=pa.int64()))
+    lists = pa.LargeListArray.from_arrays(pa.array(coded.offsets, type=pa.int64()), values)
+    joined = pc.binary_join(lists, pa.scalar(SEPARATOR, pa.large_string()))
+    series = pd.Series(pd.array(joined, dtype="str"))
+    _remember(_arrow(series), coded)
+    return series
+
+
+def ngrams(coded: CodedJourneys, n: int) -> tuple[np.ndarray, np.ndarray, callable]:
+    """Every window of ``n`` consecutive pages: start positions, integer keys, and a decoder.
+
+    Keys are equal exactly when the pages are equal. They are base-``n_pages``
+    numbers while that fits in int64 and are re-numbered densely before it would
+    overflow, so any vocabulary size and any ``n`` stay exact. ``decoder(keys)``
+    returns the page codes of those keys as a ``(len(keys), n)`` array.
+    """
+    starts = coded.windows(n)
     base = max(coded.n_pages, 1)
-    keys = coded.codes[starts].copy()
-    bound = base
+    keys = coded.codes[starts]
+    bound, renumbered = base, False
     for step in range(1, n):
-        if bound > (2**62) // base:
-            keys, uniques = pd.factorize(keys)
-            keys = keys.astype(np.int64)
-            bound = max(len(uniques), 1)
+        if bound > _INT64_LIMIT // base:
+            keys, bound = dense(keys)
+            renumbered = True
         keys = keys * base + coded.codes[starts + step]
         bound *= base
-    return keys
+    steps = np.arange(n, dtype=np.int64)
+    if not renumbered:
+        powers = base ** steps[::-1]
+        return starts, keys, lambda k: (k[:, None] // powers) % base
+    uniques, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    example = starts[first]
+    return starts, inverse.astype(np.int64).reshape(-1), lambda k: coded.codes[example[k][:, None] + steps]
 
 
-def count_distinct_per_journey(journey: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Count, for every distinct key, the journeys it occurs in (once per journey).
+def dense(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    """Re-number integer keys 0..k-1 (sort-based: much faster than hashing on large arrays)."""
+    uniques, inverse = np.unique(keys, return_inverse=True)
+    return inverse.astype(np.int64).reshape(-1), len(uniques)
 
-    Returns a representative position (into ``keys``) of each distinct key and its count.
+
+def distinct_counts(group: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every distinct key, the number of distinct groups it occurs in.
+
+    ``group`` holds non-negative group numbers (journeys). Returns the distinct keys,
+    sorted, and their counts.
     """
-    dense, uniques = pd.factorize(keys)
-    n_keys = len(uniques)
-    if n_keys == 0:
+    if len(keys) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    dense = dense.astype(np.int64)
-    cells = (int(journey.max()) + 1) * n_keys if len(journey) else 0
-    if cells <= _DENSE_CELLS:
-        seen = np.zeros(cells, dtype=bool)
-        seen[journey * n_keys + dense] = True
-        counts = seen.reshape(-1, n_keys).sum(axis=0)
-    else:
-        pairs = pd.unique(journey * n_keys + dense)
-        counts = np.bincount(pairs % n_keys, minlength=n_keys)
-    representative = np.empty(n_keys, dtype=np.int64)
-    # Any window with a given key has the same pages, so whichever write wins is fine.
-    representative[dense] = np.arange(len(dense), dtype=np.int64)
-    return representative, counts
+    uniques = None
+    bound = int(keys.max()) + 1
+    if bound > _INT64_LIMIT // (int(group.max()) + 1):
+        uniques, inverse = np.unique(keys, return_inverse=True)
+        keys, bound = inverse.astype(np.int64).reshape(-1), len(uniques)
+    pairs = np.sort(group * bound + keys)
+    first = np.empty(len(pairs), dtype=bool)
+    first[0] = True
+    np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
+    values, counts = run_counts(np.sort(pairs[first] % bound))
+    return (values if uniques is None else uniques[values]), counts
+
+
+def run_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array and how often each occurs."""
+    if len(sorted_values) == 0:
+        return sorted_values, np.empty(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    return sorted_values[starts], np.diff(np.r_[starts, len(sorted_values)])
 
 
 def _first(rows: np.ndarray, limit: int = 10) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from journey_utils import _codes
-from journey_utils._checks import check_frame, check_positive_int, ranked, select_plan
+from journey_utils._checks import check_frame, check_positive_int, plan_mask, ranked
 
 __all__ = [
     "page_count",
@@ -29,9 +29,13 @@ PLAN = "subscription_type"
 
 
 def _coded(data, plan, target_column, plan_column, function):
+    """The selected rows' index and their journeys as codes (the column is encoded once)."""
     check_frame(data, function, [target_column])
-    selected = select_plan(data, plan, plan_column, function)
-    return selected, _codes.encode(selected[target_column])
+    mask = plan_mask(data, plan, plan_column, function)
+    coded = _codes.encode(data[target_column])
+    if mask is None:
+        return data.index, coded
+    return data.index[mask], coded.take(mask)
 
 
 def page_count(data, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
@@ -94,8 +98,8 @@ def page_presence(data, plan="All", normalize=False, *, target_column=TARGET, pl
     np.float64(0.5)
     """
     _, coded = _coded(data, plan, target_column, plan_column, "page_presence")
-    representative, counts = _codes.count_distinct_per_journey(coded.journey_index, coded.codes)
-    labels = coded.pages[coded.codes[representative]]
+    codes, counts = _codes.distinct_counts(coded.journey_index, coded.codes)
+    labels = coded.pages[codes]
     if normalize:
         share = counts / coded.n_journeys if coded.n_journeys else counts.astype(float)
         return ranked(share, labels, name="share", index_name="page")
@@ -163,7 +167,7 @@ def page_transitions(data, plan="All", *, target_column=TARGET, plan_column=PLAN
     origin = np.flatnonzero(~coded.is_last)
     base = max(coded.n_pages, 1)
     pairs = coded.codes[origin] * base + coded.codes[origin + 1]
-    keys, counts = np.unique(pairs, return_counts=True) if len(pairs) else (pairs, pairs)
+    keys, counts = _codes.run_counts(np.sort(pairs))
     table = pd.DataFrame(
         {
             "page": pd.array(coded.pages[keys // base].tolist(), dtype="str"),
@@ -205,13 +209,10 @@ def page_sequences(data, n=3, plan="All", *, target_column=TARGET, plan_column=P
     """
     n = check_positive_int(n, "n", "page_sequences")
     _, coded = _coded(data, plan, target_column, plan_column, "page_sequences")
-    starts = coded.windows(n)
-    keys = _codes.ngram_keys(coded, starts, n)
-    representative, counts = _codes.count_distinct_per_journey(coded.journey_index[starts], keys)
-    first = starts[representative]
-    window_offsets = np.arange(len(first) + 1, dtype=np.int64) * n
-    window_codes = (first[:, None] + np.arange(n)).ravel()
-    labels = _codes.decode(coded.codes[window_codes], window_offsets, coded.pages)
+    starts, keys, pages_of = _codes.ngrams(coded, n)
+    keys, counts = _codes.distinct_counts(coded.journey_index[starts], keys)
+    runs = _codes.CodedJourneys(pages_of(keys).ravel(), np.arange(len(keys) + 1, dtype=np.int64) * n, coded.pages)
+    labels = _codes.decode(runs)
     return ranked(counts, labels.to_numpy(), name="journeys", index_name="sequence")
 
 
@@ -231,8 +232,8 @@ def journey_lengths(data, plan="All", *, target_column=TARGET, plan_column=PLAN)
     >>> ju.journey_lengths(df).tolist()
     [3, 1, 0]
     """
-    selected, coded = _coded(data, plan, target_column, plan_column, "journey_lengths")
-    return pd.Series(coded.lengths, index=selected.index, name="length", dtype=np.int64)
+    index, coded = _coded(data, plan, target_column, plan_column, "journey_lengths")
+    return pd.Series(coded.lengths, index=index, name="length", dtype=np.int64)
 
 
 def journey_length(data, plan="All", *, target_column=TARGET, plan_column=PLAN) -> float:

@@ -22,10 +22,26 @@ SESSION = "session_id"
 COUNT_FROM = ("first", "last")
 
 
-def _replace_journeys(data: pd.DataFrame, target_column: str, journeys: pd.Series) -> pd.DataFrame:
+def _replace_journeys(data: pd.DataFrame, target_column: str, coded: _codes.CodedJourneys) -> pd.DataFrame:
     out = data.copy()
-    out[target_column] = pd.Series(journeys.to_numpy(), index=data.index, dtype="str")
+    journeys = _codes.decode(coded)
+    journeys.index = data.index
+    out[target_column] = journeys
     return out
+
+
+def _collapse_runs(coded: _codes.CodedJourneys) -> _codes.CodedJourneys:
+    mask = np.ones(len(coded.codes), dtype=bool)
+    np.not_equal(coded.codes[1:], coded.codes[:-1], out=mask[1:])
+    mask[coded.offsets[:-1][coded.lengths > 0]] = True
+    return coded.filter(mask)
+
+
+def _drop_pages(coded: _codes.CodedJourneys, pages: list[str]) -> _codes.CodedJourneys:
+    if not pages or not len(coded.codes):
+        return coded
+    removed = np.isin(coded.pages, pages)
+    return coded.filter(~removed[coded.codes])
 
 
 def remove_page_duplicates(data, target_column=TARGET) -> pd.DataFrame:
@@ -54,11 +70,7 @@ def remove_page_duplicates(data, target_column=TARGET) -> pd.DataFrame:
     ['Homepage-Pricing', 'A-B-A']
     """
     check_frame(data, "remove_page_duplicates", [target_column])
-    coded = _codes.encode(data[target_column])
-    mask = np.ones(len(coded.codes), dtype=bool)
-    mask[1:] = coded.codes[1:] != coded.codes[:-1]
-    mask[coded.offsets[:-1][coded.lengths > 0]] = True
-    return _replace_journeys(data, target_column, _codes.keep(coded, mask))
+    return _replace_journeys(data, target_column, _collapse_runs(_codes.encode(data[target_column])))
 
 
 def remove_pages(data, pages, target_column=TARGET) -> pd.DataFrame:
@@ -90,12 +102,7 @@ def remove_pages(data, pages, target_column=TARGET) -> pd.DataFrame:
     """
     check_frame(data, "remove_pages", [target_column])
     pages = _page_list(pages, "remove_pages")
-    coded = _codes.encode(data[target_column])
-    if not pages:
-        return data.copy()
-    removed = np.isin(coded.pages, pages)
-    mask = ~removed[coded.codes] if len(coded.codes) else np.ones(0, dtype=bool)
-    return _replace_journeys(data, target_column, _codes.keep(coded, mask))
+    return _replace_journeys(data, target_column, _drop_pages(_codes.encode(data[target_column]), pages))
 
 
 def group_by(
@@ -146,6 +153,13 @@ def group_by(
     >>> ju.group_by(df, sessions=2, count_from="first")["user_journey"].tolist()
     ['Homepage-Pricing']
     """
+    out, coded = _group(data, group_column, target_column, sessions, count_from, order_column, plan_column)
+    out[target_column] = _codes.decode(coded)
+    return out
+
+
+def _group(data, group_column, target_column, sessions, count_from, order_column, plan_column):
+    """The grouped frame without its journey column, and the grouped journeys as codes."""
     function = "group_by"
     check_frame(data, function, [group_column, target_column, order_column])
     if not (isinstance(sessions, str) and sessions == "All"):
@@ -154,39 +168,35 @@ def group_by(
         sessions = check_positive_int(sessions, "sessions", function)
     if count_from not in COUNT_FROM:
         raise ValueError(f"{function}: count_from must be 'first' or 'last'; found {count_from!r}")
-    has_plan = plan_column in data.columns
 
     users = data[group_column].to_numpy()
     order = np.lexsort((data[order_column].to_numpy(), users))
     sorted_users = users[order]
-    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]]) if len(order) else np.empty(0, int)
+    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]]) if len(order) else np.empty(0, np.int64)
     sizes = np.diff(np.r_[starts, len(order)])
-    position = np.arange(len(order)) - np.repeat(starts, sizes)
     if sessions != "All":
-        from_end = np.repeat(sizes, sizes) - position
-        chosen = position < sessions if count_from == "first" else from_end <= sessions
+        position = np.arange(len(order)) - np.repeat(starts, sizes)
+        chosen = position < sessions if count_from == "first" else np.repeat(sizes, sizes) - position <= sessions
         order = order[chosen]
         sizes = np.minimum(sizes, sessions)
         starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64) if len(sizes) else starts
 
-    coded = _codes.encode(data[target_column].iloc[order])
-    # Sessions of one user are adjacent, so a user's journey is one slice of codes.
-    bounds = np.r_[starts, len(order)].astype(np.int64)
-    journeys = _codes.decode(coded.codes, coded.offsets[bounds], coded.pages)
+    # A user's kept sessions are adjacent in `order`, so their journey is one slice of codes.
+    coded = _codes.encode(data[target_column]).take(order).regroup(np.r_[starts, len(order)].astype(np.int64))
 
     last_rows = order[np.r_[starts[1:], len(order)] - 1] if len(order) else order
-    out = pd.DataFrame({group_column: data[group_column].to_numpy()[last_rows]})
-    if has_plan:
+    out = pd.DataFrame({group_column: users[last_rows]})
+    if plan_column in data.columns:
         _check_one_plan(data, group_column, plan_column, order, starts, sizes, function)
-        out[plan_column] = data[plan_column].to_numpy()[last_rows]
-    out[target_column] = pd.array(journeys.to_numpy(), dtype="str")
+        out[plan_column] = data[plan_column].array.take(last_rows)
+    out[target_column] = ""
     out[order_column] = data[order_column].to_numpy()[last_rows]
     out["n_sessions"] = sizes.astype(np.int64)
-    return out
+    return out, coded
 
 
 def _check_one_plan(data, group_column, plan_column, order, starts, sizes, function) -> None:
-    plans = pd.factorize(data[plan_column].to_numpy()[order])[0]
+    plans = pd.factorize(data[plan_column].array.take(order))[0]
     first = np.repeat(plans[starts], sizes)
     mixed = np.flatnonzero(plans != first)
     if len(mixed):
@@ -232,10 +242,12 @@ def preprocess(data, sessions="All", count_from="last", pages_to_remove=(), **co
     >>> ju.preprocess(df, pages_to_remove=["Log in"])["user_journey"].tolist()
     ['Homepage-Checkout']
     """
-    target = columns.get("target_column", TARGET)
-    grouped = group_by(data, sessions=sessions, count_from=count_from, **columns)
-    removed = remove_pages(grouped, pages_to_remove, target_column=target)
-    return remove_page_duplicates(removed, target_column=target)
+    columns = {"group_column": USER, "target_column": TARGET, "order_column": SESSION, "plan_column": PLAN, **columns}
+    pages = _page_list(pages_to_remove, "preprocess")
+    # All three steps work on page codes; the journeys are joined into text once, at the end.
+    out, coded = _group(data, sessions=sessions, count_from=count_from, **columns)
+    out[columns["target_column"]] = _codes.decode(_collapse_runs(_drop_pages(coded, pages)))
+    return out
 
 
 def _page_list(pages, function: str) -> list[str]:
