@@ -1,0 +1,906 @@
+"""Synthetic customer journeys: realistic sessions of any size, deterministic by seed.
+
+The generator draws sessions in the project's input schema (one row per
+session: ``user_id``, ``session_id``, ``subscription_type``, ``user_journey``)
+from a small statistical model whose parameters form a *profile*, a plain
+JSON-serialisable dict. :func:`fit_profile` estimates a profile from any table
+of sessions; :func:`generate_sessions` draws from one. The bundled profile
+(``journey_utils/data/profile.json``) holds figures fitted on the business's
+reference export (frequencies, probabilities, quantiles), none of its rows.
+
+The model
+---------
+1. **Users.** Each user buys one plan, drawn from the plan mix, and has a number
+   of sessions drawn from the empirical distribution for that plan
+   (heavy-tailed: median 5, a few users above a hundred).
+2. **Position buckets.** Each session falls in one of five buckets: ``only``
+   (a user's single session), ``first``, ``early`` and ``late`` (middle sessions
+   before or after half-way) and ``last`` (the purchase session). Content shifts
+   strongly with position: first sessions explore (sign-up, courses, career
+   tracks), middle ones are dominated by log-ins, the last by checkout and
+   coupon pages. Every distribution below is conditional on (plan, bucket).
+3. **Runs of pages.** A journey is a sequence of runs, each one page repeated
+   one or more times (``Checkout-Checkout-Checkout``). The first page is drawn
+   given the first page of the user's previous session, as users come back to
+   what they did last time (log-in streaks, repeated checkouts). Each next
+   run's page, or the end of the session, follows a Markov chain over runs
+   that never repeats the current page, with separate transitions for the
+   first, second and later runs. A run's length is drawn given (bucket, page)
+   and whether it ends the session; the last run's length also depends on the
+   parity of the pages before it, which is how the model reproduces the
+   reference journeys, all of an even number of pages.
+4. **Identifiers.** Gaps between a user's sessions are drawn from the
+   empirical, bimodal (back-to-back or far apart) distribution of gaps; a history
+   longer than the observed period is compressed into it. Users start at times
+   drawn from the empirical distribution of first sessions. Session ids number
+   all sessions in time order on a site-wide counter that stretches with the
+   number of sessions drawn, so ids are unique, grow with time and interleave
+   across users. User ids are issued roughly in order of first session.
+
+Sparse cells (a plan with few users, a rare page) are shrunk towards pooled
+estimates: each conditional distribution is ``(counts + s * pooled) / (n + s)``
+with ``s = smoothing`` pseudo-observations, pooled over plans, then buckets.
+
+Generation is vectorised with numpy and Arrow: Python loops run only over the
+steps of the chains (session positions, runs) and over blocks of sessions, never
+over single sessions or pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import numbers
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["fit_profile", "generate_sessions", "load_profile", "save_profile", "main"]
+
+COLUMNS = ("user_id", "session_id", "subscription_type", "user_journey")
+SEPARATOR = "-"
+POSITION_BUCKETS = ("only", "first", "early", "late", "last")
+RUN_KINDS = ("inner", "last_after_even", "last_after_odd")
+PROFILE_FORMAT = "journey_utils.synthetic profile"
+PROFILE_VERSION = 1
+
+_ONLY, _FIRST, _EARLY, _LATE, _LAST = range(len(POSITION_BUCKETS))
+# The chain's step is told apart for the first, second and later runs of a session.
+_STEP_CLASSES = 3
+_QUANTILE_LEVELS = np.linspace(0.0, 1.0, 101)
+# Keeps a draw ``row + u`` strictly inside its row of a flat inverse-CDF table.
+_U_SCALE = 1.0 - 1e-9
+# Sessions per block when building journey strings: bounds the temporary byte index.
+_STRING_BLOCK = 250_000
+_MAX_SESSIONS = 2**40
+
+
+# --------------------------------------------------------------------------
+# Argument checks
+
+
+def _check_count(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be a positive integer; found {value!r}")
+    if not 1 <= value <= _MAX_SESSIONS:
+        raise ValueError(f"{name} must be a positive integer up to {_MAX_SESSIONS}; found {value!r}")
+    return int(value)
+
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; found {seed!r}")
+    return int(seed)
+
+
+def _check_smoothing(smoothing):
+    if (
+        isinstance(smoothing, bool)
+        or not isinstance(smoothing, numbers.Real)
+        or not math.isfinite(smoothing)
+        or smoothing < 0
+    ):
+        raise ValueError(f"fit_profile: smoothing must be a finite number >= 0; found {smoothing!r}")
+    return float(smoothing)
+
+
+def _check_frame(data, columns):
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"fit_profile: data must be a pandas DataFrame; found {type(data).__name__}")
+    for role, column in columns.items():
+        if not isinstance(column, str):
+            raise ValueError(f"fit_profile: {role} must be a column name (str); found {column!r}")
+    names = list(columns.values())
+    if len(set(names)) != len(names):
+        raise ValueError(f"fit_profile: the four columns must be distinct; found {names}")
+    missing = [c for c in names if c not in data.columns]
+    if missing:
+        raise ValueError(
+            f"fit_profile: column {', '.join(map(repr, missing))} not found; "
+            f"columns present: {', '.join(map(str, data.columns))}"
+        )
+    if len(data) == 0:
+        raise ValueError("fit_profile: data has no rows")
+    with_nulls = [c for c in names if data[c].isna().any()]
+    if with_nulls:
+        raise ValueError(f"fit_profile: column {', '.join(map(repr, with_nulls))} has missing values")
+
+
+def _integer_column(series, name):
+    if pd.api.types.is_bool_dtype(series.dtype):
+        raise ValueError(f"fit_profile: column {name!r} must hold integers; found booleans")
+    if not pd.api.types.is_integer_dtype(series.dtype):
+        values = pd.to_numeric(series, errors="coerce")
+        if values.isna().any() or (values != np.floor(values)).any():
+            raise ValueError(f"fit_profile: column {name!r} must hold integers")
+        series = values
+    return series.to_numpy(dtype=np.int64)
+
+
+# --------------------------------------------------------------------------
+# Estimation helpers
+
+
+def _normalise(counts, fallback):
+    """Rows of ``counts`` scaled to sum to one; empty rows take ``fallback``."""
+    counts = np.asarray(counts, dtype=float)
+    totals = counts.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        probs = counts / totals
+    return np.where(totals > 0, probs, np.broadcast_to(fallback, probs.shape))
+
+
+def _shrink(counts, prior, smoothing):
+    """``(counts + s * prior) / (n + s)`` row-wise: a sparse row leans on the pooled one."""
+    counts = np.asarray(counts, dtype=float)
+    denominator = counts.sum(axis=-1, keepdims=True) + smoothing
+    with np.errstate(invalid="ignore", divide="ignore"):
+        probs = (counts + smoothing * prior) / denominator
+    return np.where(denominator > 0, probs, np.broadcast_to(prior, probs.shape))
+
+
+def _hierarchy(counts, smoothing, pooled):
+    """Smooth ``counts[plan, bucket, ...]`` towards its bucket pool, itself smoothed towards ``pooled``."""
+    by_bucket = _shrink(counts.sum(axis=0), pooled, smoothing)
+    return _shrink(counts, by_bucket[None], smoothing)
+
+
+def _count(shape, *index):
+    """Contingency table of the index arrays, one per axis of ``shape``."""
+    flat = np.ravel_multi_index(tuple(np.asarray(i, dtype=np.int64) for i in index), shape)
+    return np.bincount(flat, minlength=math.prod(shape)).reshape(shape).astype(float)
+
+
+def _position_buckets(position, n_sessions):
+    """Bucket of each session from its 0-based position among its user's ``n_sessions``."""
+    middle = np.where(2 * position < n_sessions - 1, _EARLY, _LATE)
+    return np.select(
+        [n_sessions == 1, position == 0, position == n_sessions - 1],
+        [_ONLY, _FIRST, _LAST],
+        middle,
+    ).astype(np.int8)
+
+
+def _quantiles(values, default):
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return np.full(len(_QUANTILE_LEVELS), float(default))
+    return np.quantile(values, _QUANTILE_LEVELS)
+
+
+def _rounded(array):
+    """``array`` as nested lists of floats cut to 6 significant digits: a small file, ample precision."""
+    return json.loads(
+        json.dumps(np.asarray(array, dtype=float).tolist()),
+        parse_float=lambda text: float(f"{float(text):.6g}"),
+    )
+
+
+def _encode_pages(journeys, target_column):
+    """Page codes of all journeys concatenated, the sorted page names, pages per journey."""
+    lists = pc.split_pattern(pa.array(journeys, type=pa.string(), from_pandas=True), pattern=SEPARATOR)
+    pages_per_session = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    encoded = pc.list_flatten(lists).dictionary_encode()
+    names = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    if (names == "").any():
+        raise ValueError(f"fit_profile: journeys in {target_column!r} must have pages, none of them empty")
+    order = np.argsort(names.astype(str), kind="stable")
+    recode = np.empty(len(order), dtype=np.int64)
+    recode[order] = np.arange(len(order))
+    codes = recode[encoded.indices.to_numpy(zero_copy_only=False)]
+    return codes, [str(n) for n in names[order]], pages_per_session
+
+
+def _runs(codes, pages_per_session):
+    """Split journeys into runs: maximal stretches of one page inside a session."""
+    session = np.repeat(np.arange(len(pages_per_session)), pages_per_session)
+    new = np.r_[True, (codes[1:] != codes[:-1]) | (session[1:] != session[:-1])]
+    start = np.flatnonzero(new)
+    run_session = session[start]
+    page = codes[start]
+    is_first = np.r_[True, run_session[1:] != run_session[:-1]]
+    is_last = np.r_[run_session[1:] != run_session[:-1], True]
+    session_start = np.r_[0, np.cumsum(pages_per_session)[:-1]]
+    first_run = np.flatnonzero(is_first)
+    return {
+        "session": run_session,
+        "page": page,
+        "length": np.diff(np.r_[start, len(codes)]),
+        "is_first": is_first,
+        "step": np.arange(len(start)) - np.repeat(first_run, np.diff(np.r_[first_run, len(start)])),
+        "is_last": is_last,
+        "next": np.where(is_last, -1, np.r_[page[1:], -1]),
+        "prefix_parity": (start - session_start[run_session]) % 2,
+    }
+
+
+def _run_length_tables(runs, kind, bucket, n_pages, smoothing):
+    """Run-length distributions by (kind, bucket, page) on the support 1..longest run of the page."""
+    longest = np.full(n_pages, 2, dtype=np.int64)
+    np.maximum.at(longest, runs["page"], runs["length"])
+    shape = (len(RUN_KINDS), len(POSITION_BUCKETS), n_pages, int(longest.max()))
+    counts = _count(shape, kind, bucket, runs["page"], runs["length"] - 1)
+    every_run = _normalise(counts.sum(axis=(0, 1)), np.eye(shape[-1])[0])
+    # A page never seen ending a session borrows the last-run lengths of all pages.
+    by_kind = _normalise(counts.sum(axis=(1, 2)), 0)
+    by_kind = by_kind[:, None] * (np.arange(shape[-1]) < longest[:, None])[None]
+    by_kind = _normalise(by_kind, every_run[None])
+    pooled = _normalise(counts.sum(axis=1), by_kind)
+    tables = _shrink(counts, pooled[:, None], smoothing)
+    return {
+        name: [[_rounded(tables[k, b, v, : longest[v]]) for v in range(n_pages)] for b in range(shape[1])]
+        for k, name in enumerate(RUN_KINDS)
+    }
+
+
+# --------------------------------------------------------------------------
+# Fitting
+
+
+def fit_profile(
+    data,
+    *,
+    plan_column="subscription_type",
+    target_column="user_journey",
+    user_column="user_id",
+    session_column="session_id",
+    smoothing=5.0,
+):
+    """Estimate the generator's parameters from a table of sessions.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per session. Each user keeps one plan on all their rows;
+        journeys are page names joined by ``-``, at least one page each.
+    plan_column, target_column, user_column, session_column : str
+        Names of the plan, journey, user id and session id columns. Session ids
+        order each user's sessions in time.
+    smoothing : float, default 5.0
+        Pseudo-observations by which each conditional distribution is shrunk
+        towards its pooled estimate; 0 keeps the raw frequencies.
+
+    Returns
+    -------
+    dict
+        A JSON-serialisable profile: plan mix, sessions per user, first-page
+        probabilities, run transitions, run lengths and the id timelines. Draw
+        from it with :func:`generate_sessions`; keep it with :func:`save_profile`.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or has missing values, ids are not integers, a
+        (user, session) pair repeats, a user has several plans, or a journey has
+        an empty page.
+
+    Examples
+    --------
+    >>> from journey_utils.synthetic import fit_profile, generate_sessions
+    >>> profile = fit_profile(generate_sessions(2_000, seed=1))
+    >>> profile["plans"]
+    ['Annual', 'Monthly', 'Quarterly']
+    >>> len(generate_sessions(50, seed=2, profile=profile))
+    50
+    """
+    columns = {
+        "user_column": user_column,
+        "session_column": session_column,
+        "plan_column": plan_column,
+        "target_column": target_column,
+    }
+    _check_frame(data, columns)
+    smoothing = _check_smoothing(smoothing)
+
+    users = _integer_column(data[user_column], user_column)
+    sessions = _integer_column(data[session_column], session_column)
+    order = np.lexsort((sessions, users))
+    users, sessions = users[order], sessions[order]
+    same_user = users[1:] == users[:-1]
+    if (same_user & (sessions[1:] == sessions[:-1])).any():
+        raise ValueError(f"fit_profile: ({user_column}, {session_column}) pairs must be unique")
+
+    # Users, their plans and histories.
+    plans, plan_codes = np.unique(data[plan_column].astype(str).to_numpy()[order], return_inverse=True)
+    user_start = np.flatnonzero(np.r_[True, ~same_user])
+    n_per_user = np.diff(np.r_[user_start, len(users)])
+    user_plan = plan_codes[user_start]
+    if (plan_codes != np.repeat(user_plan, n_per_user)).any():
+        raise ValueError(f"fit_profile: each user must have one {plan_column!r} on all their sessions")
+    n_plans, n_buckets, n_users = len(plans), len(POSITION_BUCKETS), len(user_start)
+    position = np.arange(len(users)) - np.repeat(user_start, n_per_user)
+    bucket = _position_buckets(position, np.repeat(n_per_user, n_per_user))
+
+    journeys = data[target_column].astype(str).to_numpy(dtype=object)[order]
+    codes, pages, pages_per_session = _encode_pages(journeys, target_column)
+    n_pages = len(pages)
+    runs = _runs(codes, pages_per_session)
+
+    spu_counts = _count((n_plans, int(n_per_user.max())), user_plan, n_per_user - 1)
+    sessions_per_user = _shrink(spu_counts, _normalise(spu_counts.sum(axis=0), 0), smoothing)
+
+    # A session's first page depends on the first page of the user's previous session;
+    # n_pages stands for "no previous session".
+    first_of_session = runs["page"][runs["is_first"]]
+    previous_first = np.where(position == 0, n_pages, np.r_[n_pages, first_of_session[:-1]])
+    first_counts = _count((n_plans, n_buckets, n_pages + 1, n_pages), plan_codes, bucket, previous_first, first_of_session)
+    overall_first = _normalise(first_counts.sum(axis=(0, 1, 2)), 1.0 / n_pages)
+    first_page = _hierarchy(first_counts, smoothing, _shrink(first_counts.sum(axis=(0, 1)), overall_first, smoothing))
+
+    run_plan = plan_codes[runs["session"]]
+    run_bucket = bucket[runs["session"]]
+    following = np.where(runs["next"] < 0, n_pages, runs["next"])
+    next_counts = _count(
+        (n_plans, n_buckets, _STEP_CLASSES, n_pages, n_pages + 1),
+        run_plan,
+        run_bucket,
+        np.minimum(runs["step"], _STEP_CLASSES - 1),
+        runs["page"],
+        following,
+    )
+    any_step = _normalise(next_counts.sum(axis=(0, 1, 2)), np.eye(n_pages + 1)[n_pages])
+    next_page = _hierarchy(next_counts, smoothing, _normalise(next_counts.sum(axis=(0, 1)), any_step))
+    run_kind = np.where(runs["is_last"], 1 + runs["prefix_parity"], 0)
+    run_length = _run_length_tables(runs, run_kind, run_bucket, n_pages, smoothing)
+    runs_per_session = np.bincount(runs["session"], minlength=len(users))
+
+    first_session, last_session = int(sessions.min()), int(sessions.max())
+    span = float(max(last_session - first_session, 1))
+    gaps = np.diff(sessions)[same_user]
+    first_user, last_user = int(users.min()), int(users.max())
+
+    return {
+        "format": PROFILE_FORMAT,
+        "version": PROFILE_VERSION,
+        "fitted_on": {"sessions": int(len(users)), "users": int(n_users)},
+        "smoothing": smoothing,
+        "pages": pages,
+        "plans": [str(p) for p in plans],
+        "position_buckets": list(POSITION_BUCKETS),
+        "plan_mix": _rounded(np.bincount(user_plan, minlength=n_plans) / n_users),
+        "sessions_per_user": _rounded(sessions_per_user),
+        "first_page": _rounded(first_page),
+        "next_page": _rounded(next_page),
+        "run_length": run_length,
+        "max_runs": int(2 * runs_per_session.max()),
+        "session_ids": {
+            "first": max(first_session, 1),
+            "span": span,
+            "start_quantiles": _rounded(_quantiles((sessions[user_start] - first_session) / span, 0.0)),
+            "log_gap_quantiles": _rounded(_quantiles(np.log(gaps / span), math.log(1.0 / span))),
+        },
+        "user_ids": {
+            "first": max(first_user, 1),
+            "mean_gap": float(max((last_user - first_user) / max(n_users - 1, 1), 1.0)),
+        },
+    }
+
+
+# --------------------------------------------------------------------------
+# Profiles
+
+
+def load_profile(path=None):
+    """Read a profile from a JSON file, by default the bundled one.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        A file written by :func:`save_profile`. ``None`` reads the profile
+        bundled with the package, fitted on the reference export.
+
+    Returns
+    -------
+    dict
+        The profile.
+
+    Examples
+    --------
+    >>> from journey_utils.synthetic import load_profile
+    >>> load_profile()["position_buckets"]
+    ['only', 'first', 'early', 'late', 'last']
+    """
+    if path is None:
+        text = resources.files("journey_utils").joinpath("data", "profile.json").read_text(encoding="utf-8")
+        source = "the bundled profile"
+    else:
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValueError(f"profile path must be a str or path-like; found {path!r}")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ValueError(f"cannot read profile {os.fspath(path)!r}: {error.strerror or error}") from error
+        source = os.fspath(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"profile {source!r} is not valid JSON: {error}") from error
+
+
+def _profile_text(value, indent=0):
+    """JSON with one line per distribution: readable, and diffs stay small."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        items = [f'{pad} {json.dumps(k)}: {_profile_text(v, indent + 1).lstrip()}' for k, v in value.items()]
+        return pad + "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and value and isinstance(value[0], (list, dict)):
+        items = [_profile_text(v, indent + 1) for v in value]
+        return pad + "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    return pad + json.dumps(value, separators=(",", ":"))
+
+
+def save_profile(profile, path):
+    """Write a profile as JSON, one line per distribution.
+
+    Parameters
+    ----------
+    profile : dict
+        A profile from :func:`fit_profile`.
+    path : str or path-like
+        File to write; its folder is created if needed.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from journey_utils.synthetic import fit_profile, generate_sessions, load_profile, save_profile
+    >>> profile = fit_profile(generate_sessions(500, seed=3))
+    >>> path = os.path.join(tempfile.mkdtemp(), "profile.json")
+    >>> save_profile(profile, path)
+    >>> load_profile(path) == profile
+    True
+    """
+    _Model(profile)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_profile_text(profile) + "\n", encoding="utf-8")
+
+
+def _table(values, name, shape):
+    """``values`` as probabilities over the last axis; ``None`` in ``shape`` accepts any size."""
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"profile: {name} must be numeric") from error
+    if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape)):
+        raise ValueError(f"profile: {name} must have shape {shape}; found {array.shape}")
+    if not np.isfinite(array).all() or (array < 0).any() or (array.sum(axis=-1) <= 0).any():
+        raise ValueError(f"profile: {name} must hold non-negative numbers with a positive total per row")
+    return array / array.sum(axis=-1, keepdims=True)
+
+
+def _inverse_cdf_table(probs):
+    """Flat table to draw from many categorical rows with a single ``searchsorted``.
+
+    Row ``r``'s cumulative probabilities are stored shifted by ``r``, so a draw
+    ``r + u`` with ``0 <= u < 1`` lands inside row ``r``.
+    """
+    width = probs.shape[-1]
+    rows = probs.reshape(-1, width)
+    cdf = np.cumsum(rows, axis=-1)
+    cdf /= cdf[:, -1:]
+    # From the last positive probability on the CDF is exactly 1, so no draw lands past it.
+    last_positive = width - 1 - np.argmax(rows[:, ::-1] > 0, axis=-1)
+    cdf[np.arange(width) >= last_positive[:, None]] = 1.0
+    return (cdf + np.arange(len(rows))[:, None]).ravel(), width
+
+
+def _draw_categorical(table, rows, rng):
+    flat, width = table
+    keys = rows + rng.random(len(rows)) * _U_SCALE
+    return np.minimum(np.searchsorted(flat, keys, side="right") - rows * width, width - 1)
+
+
+class _Model:
+    """A validated profile turned into sampling tables."""
+
+    def __init__(self, profile):
+        if not isinstance(profile, dict):
+            raise ValueError(f"profile must be a dict from fit_profile or a path; found {type(profile).__name__}")
+        if profile.get("format") != PROFILE_FORMAT or profile.get("version") != PROFILE_VERSION:
+            raise ValueError(
+                f"profile: expected format {PROFILE_FORMAT!r} version {PROFILE_VERSION}; "
+                f"found {profile.get('format')!r} version {profile.get('version')!r}"
+            )
+        self.pages = self._names(profile, "pages")
+        self.plans = self._names(profile, "plans")
+        if any(p == "" or SEPARATOR in p for p in self.pages):
+            raise ValueError(f"profile: page names must be non-empty and free of {SEPARATOR!r}")
+        if profile.get("position_buckets") != list(POSITION_BUCKETS):
+            raise ValueError(f"profile: position_buckets must be {list(POSITION_BUCKETS)}")
+        n_plans, n_pages, n_buckets = len(self.plans), len(self.pages), len(POSITION_BUCKETS)
+
+        def table(key, shape):
+            if key not in profile:
+                raise ValueError(f"profile: {key!r} is missing")
+            return _table(profile[key], repr(key), shape)
+
+        plan_mix = table("plan_mix", (n_plans,))
+        sessions_per_user = table("sessions_per_user", (n_plans, None))
+        self.plan_table = _inverse_cdf_table(plan_mix[None])
+        self.sessions_table = _inverse_cdf_table(sessions_per_user)
+        self.first_table = _inverse_cdf_table(table("first_page", (n_plans, n_buckets, n_pages + 1, n_pages)))
+        self.next_table = _inverse_cdf_table(table("next_page", (n_plans, n_buckets, _STEP_CLASSES, n_pages, n_pages + 1)))
+        self.mean_sessions = float(plan_mix @ sessions_per_user @ np.arange(1, sessions_per_user.shape[1] + 1))
+        self._read_run_lengths(profile.get("run_length"), n_buckets, n_pages)
+
+        self.max_runs = profile.get("max_runs")
+        if isinstance(self.max_runs, bool) or not isinstance(self.max_runs, int) or self.max_runs < 1:
+            raise ValueError("profile: 'max_runs' must be a positive integer")
+        self._read_ids(profile)
+
+    @staticmethod
+    def _names(profile, key):
+        names = profile.get(key)
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"profile: {key!r} must be a non-empty list of names")
+        if len(set(names)) != len(names):
+            raise ValueError(f"profile: {key!r} has duplicate names")
+        return names
+
+    def _read_run_lengths(self, lengths, n_buckets, n_pages):
+        if not isinstance(lengths, dict) or set(lengths) != set(RUN_KINDS):
+            raise ValueError(f"profile: 'run_length' must map {list(RUN_KINDS)} to tables")
+        pmfs = []
+        support = None
+        for kind in RUN_KINDS:
+            rows = lengths[kind]
+            if not (
+                isinstance(rows, list)
+                and len(rows) == n_buckets
+                and all(isinstance(r, list) and len(r) == n_pages and all(isinstance(p, list) for p in r) for r in rows)
+            ):
+                raise ValueError(f"profile: run_length[{kind!r}] must be a [bucket][page] table of lists")
+            support = support or [len(pmf) for pmf in rows[0]]
+            for row in rows:
+                for page, pmf in enumerate(row):
+                    pmfs.append(_table(pmf, f"run_length[{kind!r}] of page {self.pages[page]!r}", (support[page],)))
+        sizes = np.array([len(p) for p in pmfs], dtype=np.int64)
+        self.length_offsets = np.r_[0, np.cumsum(sizes)[:-1]]
+        self.length_sizes = sizes
+        self.length_flat = np.concatenate([_inverse_cdf_table(p[None])[0] + t for t, p in enumerate(pmfs)])
+
+    def _read_ids(self, profile):
+        try:
+            ids, users = profile["session_ids"], profile["user_ids"]
+            self.first_session = int(ids["first"])
+            self.span = float(ids["span"])
+            self.start_quantiles = np.asarray(ids["start_quantiles"], dtype=float)
+            self.log_gap_quantiles = np.asarray(ids["log_gap_quantiles"], dtype=float)
+            self.first_user = int(users["first"])
+            self.user_gap = float(users["mean_gap"])
+            self.fitted_sessions = int(profile["fitted_on"]["sessions"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"profile: 'session_ids', 'user_ids' or 'fitted_on' is incomplete ({error!r})") from error
+        for name, q in (("start_quantiles", self.start_quantiles), ("log_gap_quantiles", self.log_gap_quantiles)):
+            if q.shape != _QUANTILE_LEVELS.shape or not np.isfinite(q).all() or (np.diff(q) < 0).any():
+                raise ValueError(f"profile: session_ids[{name!r}] must be {len(_QUANTILE_LEVELS)} ascending numbers")
+        if self.first_session < 1 or self.first_user < 1 or self.fitted_sessions < 1:
+            raise ValueError("profile: ids and fitted_on.sessions must be at least 1")
+        if not (self.span > 0 and self.user_gap >= 1):
+            raise ValueError("profile: session_ids.span must be positive and user_ids.mean_gap at least 1")
+
+    def draw_run_lengths(self, kind, bucket, page, rng):
+        table = (kind * len(POSITION_BUCKETS) + bucket) * len(self.pages) + page
+        keys = table + rng.random(len(table)) * _U_SCALE
+        index = np.searchsorted(self.length_flat, keys, side="right") - self.length_offsets[table]
+        return np.minimum(index, self.length_sizes[table] - 1) + 1
+
+
+def _resolve_profile(profile):
+    if profile is None:
+        return _Model(load_profile())
+    if isinstance(profile, (str, os.PathLike)):
+        return _Model(load_profile(profile))
+    return _Model(profile)
+
+
+# --------------------------------------------------------------------------
+# Generation
+
+
+def _draw_users(model, n_sessions, rng):
+    """Plans and session counts of just enough users; the last user's count is trimmed."""
+    batch = int(n_sessions / model.mean_sessions * 1.05) + 16
+    plans, counts, total = [], [], 0
+    while total < n_sessions:
+        plan = _draw_categorical(model.plan_table, np.zeros(batch, dtype=np.int64), rng)
+        count = _draw_categorical(model.sessions_table, plan, rng) + 1
+        plans.append(plan)
+        counts.append(count)
+        total += int(count.sum())
+    plan, count = np.concatenate(plans), np.concatenate(counts)
+    cumulative = np.cumsum(count)
+    n_users = int(np.searchsorted(cumulative, n_sessions)) + 1
+    count = count[:n_users].copy()
+    count[-1] -= cumulative[n_users - 1] - n_sessions
+    return plan[:n_users], count
+
+
+def _draw_first_pages(model, context, sessions_per_user, rng):
+    """First page of every session, one session position at a time across users."""
+    n_pages = len(model.pages)
+    user_first = np.r_[0, np.cumsum(sessions_per_user)[:-1]]
+    # Users sorted by decreasing history: those with a t-th session form a prefix.
+    by_history = user_first[np.argsort(-sessions_per_user, kind="stable")]
+    n_reaching = np.bincount(sessions_per_user)[::-1].cumsum()[::-1]
+    first_page = np.empty(len(context), dtype=np.int64)
+    page = np.full(len(by_history), n_pages, dtype=np.int64)
+    for t in range(int(sessions_per_user.max())):
+        sessions = by_history[: n_reaching[t + 1]] + t
+        row = context[sessions].astype(np.int64) * (n_pages + 1) + page[: len(sessions)]
+        page = _draw_categorical(model.first_table, row, rng)
+        first_page[sessions] = page
+    return first_page
+
+
+def _draw_runs(model, context, bucket, first_page, rng):
+    """Every session's runs, one chain step at a time across all sessions.
+
+    Returns the page and length of every run in session order, the offsets of
+    each session's runs, and each session's number of pages.
+    """
+    n_pages = len(model.pages)
+    end = n_pages
+    n = len(context)
+    active = np.arange(n)
+    page = first_page
+    pages_so_far = np.zeros(n, dtype=np.int64)
+    steps = []
+    for step in range(model.max_runs):
+        if step == model.max_runs - 1:
+            following = np.full(len(active), end)
+        else:
+            row = (context[active].astype(np.int64) * _STEP_CLASSES + min(step, _STEP_CLASSES - 1)) * n_pages + page
+            following = _draw_categorical(model.next_table, row, rng)
+        is_last = following == end
+        kind = np.where(is_last, 1 + pages_so_far % 2, 0)
+        length = model.draw_run_lengths(kind, bucket[active].astype(np.int64), page, rng)
+        steps.append((active, page.astype(np.int16), length.astype(np.int32)))
+        pages_so_far += length
+        keep = ~is_last
+        active, page, pages_so_far = active[keep], following[keep], pages_so_far[keep]
+        if not len(active):
+            break
+
+    runs_per_session = np.zeros(n, dtype=np.int64)
+    pages_per_session = np.zeros(n, dtype=np.int64)
+    for sessions, _, length in steps:
+        runs_per_session[sessions] += 1
+        pages_per_session[sessions] += length
+    run_offsets = np.r_[0, np.cumsum(runs_per_session)]
+    run_page = np.empty(run_offsets[-1], dtype=np.int16)
+    run_length = np.empty(run_offsets[-1], dtype=np.int32)
+    for step, (sessions, page, length) in enumerate(steps):
+        slot = run_offsets[sessions] + step
+        run_page[slot] = page
+        run_length[slot] = length
+    return run_page, run_length, run_offsets, pages_per_session
+
+
+def _journey_strings(pages, run_page, run_length, run_offsets, pages_per_session):
+    """Journey strings written in bulk straight into Arrow buffers, block by block."""
+    # Token v is page v opening a journey; token n_pages + v is "-" and page v.
+    encoded = [p.encode("utf-8") for p in pages]
+    tokens = encoded + [SEPARATOR.encode("utf-8") + p for p in encoded]
+    token_bytes = np.frombuffer(b"".join(tokens), dtype=np.uint8)
+    token_length = np.array([len(t) for t in tokens], dtype=np.int64)
+    token_offset = np.r_[0, np.cumsum(token_length)[:-1]]
+    n_pages = len(pages)
+    n = len(pages_per_session)
+
+    chunks = []
+    for start in range(0, n, _STRING_BLOCK):
+        stop = min(start + _STRING_BLOCK, n)
+        first_run, end_run = run_offsets[start], run_offsets[stop]
+        code = np.repeat(run_page[first_run:end_run], run_length[first_run:end_run]).astype(np.int64)
+        page_offsets = np.r_[0, np.cumsum(pages_per_session[start:stop])]
+        token = code + n_pages
+        token[page_offsets[:-1]] -= n_pages
+        del code
+        length = token_length[token]
+        byte_end = np.cumsum(length)
+        # A block holds well under 2**31 bytes, so int32 indices halve the temporaries.
+        source = np.repeat((token_offset[token] - (byte_end - length)).astype(np.int32), length)
+        source += np.arange(len(source), dtype=np.int32)
+        data = token_bytes[source]
+        del source, token, length
+        string_offsets = np.r_[0, byte_end[page_offsets[1:] - 1]]
+        kind, offset_type = (pa.string(), np.int32) if string_offsets[-1] < 2**31 else (pa.large_string(), np.int64)
+        chunks.append(
+            pa.Array.from_buffers(
+                kind, stop - start, [None, pa.py_buffer(string_offsets.astype(offset_type)), pa.py_buffer(data)]
+            )
+        )
+    if any(chunk.type != pa.string() for chunk in chunks):
+        chunks = [chunk.cast(pa.large_string()) for chunk in chunks]
+    return pa.chunked_array(chunks)
+
+
+def _draw_session_ids(model, sessions_per_user, rng):
+    """Place every session on one timeline, then number all sessions in time order."""
+    n = int(sessions_per_user.sum())
+    user_first = np.r_[0, np.cumsum(sessions_per_user)[:-1]]
+    gap = np.exp(np.interp(rng.random(n), _QUANTILE_LEVELS, model.log_gap_quantiles))
+    gap[user_first] = 0.0
+    # A history longer than the observed period is compressed to fit in it, as the
+    # reference window does to its most active users.
+    history = np.add.reduceat(gap, user_first)
+    squeeze = np.maximum(history, 1.0)
+    gap /= np.repeat(squeeze, sessions_per_user)
+    history /= squeeze
+    # Sorted draws make user ids (issued in generation order) follow first sessions, loosely.
+    start = np.interp(np.sort(rng.random(len(sessions_per_user))), _QUANTILE_LEVELS, model.start_quantiles)
+    start *= 1.0 - history
+    elapsed = np.cumsum(gap)
+    time = elapsed - np.repeat(elapsed[user_first] - start, sessions_per_user)
+    del gap, elapsed
+    # More sessions means more traffic over the same period: the counter stretches.
+    scale = model.span * n / model.fitted_sessions
+    order = np.argsort(time, kind="stable")
+    counter = np.floor(time[order] * scale).astype(np.int64)
+    del time
+    # Sessions falling on the same tick get consecutive numbers: unique ids, still in time order.
+    steps = np.arange(n, dtype=np.int64)
+    counter = np.maximum.accumulate(counter - steps) + steps
+    ids = np.empty(n, dtype=np.int64)
+    ids[order] = counter - counter[0] + model.first_session
+    return ids
+
+
+def _draw_user_ids(model, n_users, rng):
+    gap = rng.geometric(1.0 / model.user_gap, size=n_users).astype(np.int64)
+    return model.first_user + np.cumsum(gap) - gap[0]
+
+
+def generate_sessions(n_sessions=10_000, *, seed=0, profile=None):
+    """Draw a synthetic table of sessions.
+
+    Parameters
+    ----------
+    n_sessions : int, default 10_000
+        Exact number of rows. Users are drawn until there are enough sessions;
+        the last user keeps only the sessions that fit.
+    seed : int, default 0
+        Seed of :func:`numpy.random.default_rng`: the same seed and profile give
+        the same table.
+    profile : dict or path-like, optional
+        A profile from :func:`fit_profile`, or the path of one saved with
+        :func:`save_profile`. ``None`` uses the bundled profile, fitted on the
+        reference export.
+
+    Returns
+    -------
+    DataFrame
+        ``user_id`` and ``session_id`` (int64), ``subscription_type`` and
+        ``user_journey`` (str): one row per session, sorted by user then
+        session. Session ids are unique and grow with time across users.
+
+    Raises
+    ------
+    ValueError
+        If ``n_sessions`` is not a positive integer, ``seed`` is not a
+        non-negative integer, or the profile is malformed.
+
+    Examples
+    --------
+    >>> from journey_utils.synthetic import generate_sessions
+    >>> sessions = generate_sessions(1_000, seed=7)
+    >>> sessions.shape
+    (1000, 4)
+    >>> list(sessions.columns)
+    ['user_id', 'session_id', 'subscription_type', 'user_journey']
+    >>> sessions.equals(generate_sessions(1_000, seed=7))
+    True
+    """
+    n_sessions = _check_count(n_sessions, "n_sessions")
+    seed = _check_seed(seed)
+    model = _resolve_profile(profile)
+    rng = np.random.default_rng(seed)
+
+    user_plan, sessions_per_user = _draw_users(model, n_sessions, rng)
+    session_plan = np.repeat(user_plan, sessions_per_user).astype(np.int32)
+    history = np.repeat(sessions_per_user, sessions_per_user)
+    position = np.arange(n_sessions) - np.repeat(np.r_[0, np.cumsum(sessions_per_user)[:-1]], sessions_per_user)
+    bucket = _position_buckets(position, history)
+    del history, position
+    context = (session_plan * len(POSITION_BUCKETS) + bucket).astype(np.int32)
+
+    first_page = _draw_first_pages(model, context, sessions_per_user, rng)
+    runs = _draw_runs(model, context, bucket, first_page, rng)
+    del context, bucket, first_page
+    journeys = _journey_strings(model.pages, *runs)
+    del runs
+
+    session_ids = _draw_session_ids(model, sessions_per_user, rng)
+    user_ids = np.repeat(_draw_user_ids(model, len(sessions_per_user), rng), sessions_per_user)
+    plan_names = pa.array(model.plans, type=pa.string()).take(pa.array(session_plan))
+    del session_plan
+    return pd.DataFrame(
+        {
+            "user_id": user_ids,
+            "session_id": session_ids,
+            "subscription_type": pd.Series(plan_names, dtype="str"),
+            "user_journey": pd.Series(journeys, dtype="str"),
+        }
+    )
+
+
+# --------------------------------------------------------------------------
+# Command line
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m journey_utils.synthetic",
+        description=(
+            "Write synthetic customer-journey sessions as CSV (a .csv.gz path is compressed), "
+            "or, with --fit, fit a profile on a sessions CSV and write it as JSON."
+        ),
+    )
+    parser.add_argument("--sessions", type=int, default=10_000, help="number of sessions (default: 10000)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--profile", help="profile JSON to draw from (default: the bundled profile)")
+    parser.add_argument("--fit", metavar="CSV", help="fit a profile on this sessions CSV instead of generating")
+    parser.add_argument("--output", required=True, help="CSV file to write, or the profile JSON with --fit")
+    return parser
+
+
+def main(argv=None):
+    """Run the command line and return its exit status.
+
+    Examples
+    --------
+    ``python -m journey_utils.synthetic --sessions 9935 --seed 0 --output sample.csv``
+
+    ``python -m journey_utils.synthetic --fit my_export.csv --output my_profile.json``
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.fit is not None and args.profile is not None:
+        parser.error("--profile cannot be combined with --fit")
+    try:
+        if args.fit is not None:
+            try:
+                data = pd.read_csv(args.fit)
+            except (OSError, ValueError) as error:
+                raise ValueError(f"cannot read {args.fit!r}: {error}") from error
+            save_profile(fit_profile(data), args.output)
+            return 0
+        sessions = generate_sessions(args.sessions, seed=args.seed, profile=args.profile)
+    except ValueError as error:
+        parser.error(str(error))
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    sessions.to_csv(output, index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,400 @@
+"""Tests of the synthetic session generator (journey_utils.synthetic)."""
+
+import collections
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from journey_utils.synthetic import (
+    COLUMNS,
+    SEPARATOR,
+    fit_profile,
+    generate_sessions,
+    load_profile,
+    main,
+    save_profile,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    return generate_sessions(20_000, seed=11)
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return load_profile()
+
+
+def pages_of(frame):
+    return frame["user_journey"].str.split(SEPARATOR, regex=False)
+
+
+def page_shares(frame):
+    return pages_of(frame).explode().value_counts(normalize=True)
+
+
+def total_variation(a, b):
+    index = a.index.union(b.index)
+    return 0.5 * float((a.reindex(index, fill_value=0) - b.reindex(index, fill_value=0)).abs().sum())
+
+
+def user_plan_mix(frame):
+    return frame.groupby("user_id")["subscription_type"].first().value_counts(normalize=True)
+
+
+def top_sequences(frame, n=3, k=10):
+    counts = collections.Counter()
+    for pages in pages_of(frame):
+        counts.update(tuple(pages[i : i + n]) for i in range(len(pages) - n + 1))
+    return {sequence for sequence, _ in counts.most_common(k)}
+
+
+def has_consecutive_repeat(frame):
+    return pages_of(frame).map(lambda pages: any(a == b for a, b in zip(pages, pages[1:])))
+
+
+# --------------------------------------------------------------------------
+# Shape of the output
+
+
+def test_schema_and_dtypes(sessions):
+    assert list(sessions.columns) == list(COLUMNS)
+    assert sessions["user_id"].dtype == np.int64
+    assert sessions["session_id"].dtype == np.int64
+    assert pd.api.types.is_string_dtype(sessions["subscription_type"])
+    assert pd.api.types.is_string_dtype(sessions["user_journey"])
+    assert isinstance(sessions.index, pd.RangeIndex)
+    assert not sessions.isna().any().any()
+
+
+def test_ids_are_positive(sessions):
+    assert (sessions["user_id"] > 0).all()
+    assert (sessions["session_id"] > 0).all()
+
+
+def test_one_plan_per_user_from_the_profile(sessions, bundled):
+    assert sessions.groupby("user_id")["subscription_type"].nunique().max() == 1
+    assert set(sessions["subscription_type"]) == set(bundled["plans"])
+
+
+def test_sorted_by_user_then_session(sessions):
+    expected = sessions.sort_values(["user_id", "session_id"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(sessions, expected)
+
+
+def test_session_ids_grow_within_user_and_are_unique(sessions):
+    steps = sessions.groupby("user_id")["session_id"].diff().dropna()
+    assert (steps > 0).all()
+    assert not sessions.duplicated(["user_id", "session_id"]).any()
+    assert sessions["session_id"].is_unique
+
+
+def test_users_interleave_in_time(sessions):
+    by_time = sessions.sort_values("session_id")["user_id"].to_numpy()
+    switches = np.mean(by_time[1:] != by_time[:-1])
+    assert switches > 0.5
+
+
+def test_journeys_are_well_formed(sessions, bundled):
+    journeys = sessions["user_journey"]
+    assert (journeys.str.len() > 0).all()
+    assert not journeys.str.startswith(SEPARATOR).any()
+    assert not journeys.str.endswith(SEPARATOR).any()
+    assert not journeys.str.contains(SEPARATOR * 2, regex=False).any()
+    assert set(pages_of(sessions).explode()) <= set(bundled["pages"])
+
+
+def test_bundled_model_keeps_journeys_of_even_length(sessions):
+    # The reference journeys always have an even number of pages; the model says so too.
+    assert (pages_of(sessions).str.len() % 2 == 0).all()
+
+
+# --------------------------------------------------------------------------
+# Size, seeds and arguments
+
+
+@pytest.mark.parametrize("n", [1, 2, 10, 997, 10_000])
+def test_exact_number_of_sessions(n):
+    frame = generate_sessions(n, seed=3)
+    assert len(frame) == n
+    assert list(frame.columns) == list(COLUMNS)
+    assert frame.groupby("user_id")["session_id"].diff().dropna().gt(0).all()
+
+
+def test_same_seed_same_output():
+    pd.testing.assert_frame_equal(generate_sessions(3_000, seed=5), generate_sessions(3_000, seed=5))
+
+
+def test_different_seeds_differ():
+    a = generate_sessions(3_000, seed=5)
+    b = generate_sessions(3_000, seed=6)
+    assert not a.equals(b)
+    assert not a["user_journey"].equals(b["user_journey"])
+
+
+def test_profile_as_dict_path_or_default_give_the_same_output(tmp_path, bundled):
+    path = tmp_path / "profile.json"
+    save_profile(bundled, path)
+    expected = generate_sessions(500, seed=2)
+    pd.testing.assert_frame_equal(generate_sessions(500, seed=2, profile=bundled), expected)
+    pd.testing.assert_frame_equal(generate_sessions(500, seed=2, profile=path), expected)
+    pd.testing.assert_frame_equal(generate_sessions(500, seed=2, profile=str(path)), expected)
+
+
+@pytest.mark.parametrize("n_sessions", [0, -5, 2.5, "100", None, True])
+def test_invalid_n_sessions(n_sessions):
+    with pytest.raises(ValueError, match="n_sessions"):
+        generate_sessions(n_sessions)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", None, False])
+def test_invalid_seed(seed):
+    with pytest.raises(ValueError, match="seed"):
+        generate_sessions(10, seed=seed)
+
+
+def test_invalid_profiles(bundled, tmp_path):
+    with pytest.raises(ValueError, match="profile"):
+        generate_sessions(10, profile=["not", "a", "profile"])
+    with pytest.raises(ValueError, match="format"):
+        generate_sessions(10, profile={"pages": ["A"]})
+    broken = json.loads(json.dumps(bundled))
+    broken["next_page"] = broken["next_page"][:1]
+    with pytest.raises(ValueError, match="next_page"):
+        generate_sessions(10, profile=broken)
+    negative = json.loads(json.dumps(bundled))
+    negative["plan_mix"][0] = -1.0
+    with pytest.raises(ValueError, match="plan_mix"):
+        generate_sessions(10, profile=negative)
+    with pytest.raises(ValueError, match="cannot read profile"):
+        generate_sessions(10, profile=tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        generate_sessions(10, profile=tmp_path / "bad.json")
+
+
+# --------------------------------------------------------------------------
+# Fitting
+
+
+def test_bundled_profile_holds_figures_only(bundled):
+    # Only names and numbers: nothing shaped like a journey may reach the package data.
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield key
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+
+    assert not any(SEPARATOR in text for text in strings(bundled) if text != bundled["format"])
+    assert json.loads(json.dumps(bundled)) == bundled
+
+
+def test_fit_profile_is_json_serialisable_and_round_trips_through_a_file(tmp_path):
+    profile = fit_profile(generate_sessions(2_000, seed=4))
+    assert json.loads(json.dumps(profile)) == profile
+    save_profile(profile, tmp_path / "nested" / "p.json")
+    assert load_profile(tmp_path / "nested" / "p.json") == profile
+
+
+def test_fit_profile_recovers_the_generating_profile(bundled):
+    original = generate_sessions(200_000, seed=21)
+    fitted = fit_profile(original)
+    assert fitted["plans"] == bundled["plans"]
+    assert fitted["pages"] == bundled["pages"]
+    assert np.allclose(fitted["plan_mix"], bundled["plan_mix"], atol=0.01)
+
+    redrawn = generate_sessions(200_000, seed=22, profile=fitted)
+    assert total_variation(page_shares(redrawn), page_shares(original)) < 0.02
+    assert total_variation(user_plan_mix(redrawn), user_plan_mix(original)) < 0.01
+    mean_sessions = original.groupby("user_id").size().mean()
+    assert redrawn.groupby("user_id").size().mean() == pytest.approx(mean_sessions, rel=0.05)
+    mean_pages = pages_of(original).str.len().mean()
+    assert pages_of(redrawn).str.len().mean() == pytest.approx(mean_pages, rel=0.05)
+
+
+def test_fit_profile_with_other_column_and_plan_names():
+    frame = generate_sessions(3_000, seed=8).rename(
+        columns={"user_id": "uid", "session_id": "sid", "subscription_type": "tier", "user_journey": "path"}
+    )
+    frame["tier"] = frame["tier"].map({"Annual": "Gold", "Monthly": "Silver", "Quarterly": "Bronze"})
+    profile = fit_profile(frame, user_column="uid", session_column="sid", plan_column="tier", target_column="path")
+    assert profile["plans"] == ["Bronze", "Gold", "Silver"]
+    drawn = generate_sessions(1_000, seed=1, profile=profile)
+    assert set(drawn["subscription_type"]) <= {"Bronze", "Gold", "Silver"}
+    assert len(drawn) == 1_000
+
+
+def test_fit_profile_on_tiny_unusual_data():
+    frame = pd.DataFrame(
+        {
+            "user_id": [7, 7, 9],
+            "session_id": [30, 10, 20],
+            "subscription_type": ["Pro", "Pro", "Lite"],
+            "user_journey": ["Start page", "Start page-Café-Café", "Café"],
+        }
+    )
+    drawn = generate_sessions(25, seed=0, profile=fit_profile(frame))
+    assert len(drawn) == 25
+    assert set(pages_of(drawn).explode()) <= {"Start page", "Café"}
+
+
+def _valid_frame():
+    return pd.DataFrame(
+        {
+            "user_id": [1, 1, 2],
+            "session_id": [1, 2, 3],
+            "subscription_type": ["A", "A", "B"],
+            "user_journey": ["x-y", "y", "x"],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda f: f.drop(columns="user_journey"), "not found"),
+        (lambda f: f.iloc[:0], "no rows"),
+        (lambda f: f.assign(subscription_type=["A", "B", "B"]), "one 'subscription_type'"),
+        (lambda f: f.assign(session_id=[1, 1, 3]), "unique"),
+        (lambda f: f.assign(user_journey=["x--y", "y", "x"]), "empty"),
+        (lambda f: f.assign(user_journey=["", "y", "x"]), "empty"),
+        (lambda f: f.assign(user_journey=["x", None, "x"]), "missing values"),
+        (lambda f: f.assign(user_id=["a", "a", "b"]), "integers"),
+    ],
+)
+def test_fit_profile_rejects_bad_data(change, message):
+    with pytest.raises(ValueError, match=message):
+        fit_profile(change(_valid_frame()))
+
+
+def test_fit_profile_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="DataFrame"):
+        fit_profile([("1", "2")])
+    with pytest.raises(ValueError, match="smoothing"):
+        fit_profile(_valid_frame(), smoothing=-1)
+    with pytest.raises(ValueError, match="not found"):
+        fit_profile(_valid_frame(), plan_column="plan")
+
+
+# --------------------------------------------------------------------------
+# Command line
+
+
+def test_command_line_writes_the_same_table_as_the_function(tmp_path):
+    output = tmp_path / "out" / "sessions.csv.gz"
+    assert main(["--sessions", "400", "--seed", "9", "--output", str(output)]) == 0
+    written = pd.read_csv(output)
+    pd.testing.assert_frame_equal(written, generate_sessions(400, seed=9), check_dtype=False)
+
+
+def test_command_line_fits_a_profile(tmp_path):
+    data = tmp_path / "export.csv"
+    generate_sessions(1_500, seed=2).to_csv(data, index=False)
+    profile_path = tmp_path / "profile.json"
+    assert main(["--fit", str(data), "--output", str(profile_path)]) == 0
+    output = tmp_path / "drawn.csv"
+    assert main(["--sessions", "50", "--profile", str(profile_path), "--output", str(output)]) == 0
+    assert len(pd.read_csv(output)) == 50
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--sessions", "0", "--output", "x.csv"],
+        ["--sessions", "ten", "--output", "x.csv"],
+        ["--sessions", "10"],
+        ["--fit", "missing.csv", "--output", "p.json"],
+    ],
+)
+def test_command_line_rejects_bad_arguments(argv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_module_runs_as_a_script(tmp_path):
+    output = tmp_path / "s.csv"
+    subprocess.run(
+        [sys.executable, "-m", "journey_utils.synthetic", "--sessions", "20", "--output", str(output)],
+        check=True,
+        cwd=PROJECT_ROOT,
+    )
+    assert len(pd.read_csv(output)) == 20
+
+
+# --------------------------------------------------------------------------
+# Fidelity to the reference export (skipped when it is absent)
+
+
+@pytest.fixture(scope="module")
+def real_and_synthetic(request):
+    path = request.getfixturevalue("reference_path")
+    real = pd.read_csv(path)
+    return real, generate_sessions(len(real), seed=0)
+
+
+def test_plan_mix_matches_the_reference(real_and_synthetic):
+    real, synthetic = real_and_synthetic
+    # 1,350 users: the sampling error of a share is about 0.013, so 0.03 is over two of them.
+    assert total_variation(user_plan_mix(real), user_plan_mix(synthetic)) < 0.03
+
+
+def test_page_frequencies_match_the_reference(real_and_synthetic):
+    real, synthetic = real_and_synthetic
+    # Seed-to-seed noise at this size is 0.01-0.035 (pages cluster in heavy users);
+    # a model that drops plans, positions or run lengths lands far above 0.05.
+    assert total_variation(page_shares(real), page_shares(synthetic)) < 0.05
+
+
+def test_repeated_pages_match_the_reference(real_and_synthetic):
+    real, synthetic = real_and_synthetic
+    assert has_consecutive_repeat(synthetic).mean() == pytest.approx(has_consecutive_repeat(real).mean(), abs=0.03)
+
+
+def test_sessions_per_user_and_pages_per_session_match_the_reference(real_and_synthetic):
+    real, synthetic = real_and_synthetic
+    assert synthetic.groupby("user_id").size().mean() == pytest.approx(real.groupby("user_id").size().mean(), rel=0.1)
+    real_lengths, synthetic_lengths = pages_of(real).str.len(), pages_of(synthetic).str.len()
+    assert synthetic_lengths.mean() == pytest.approx(real_lengths.mean(), rel=0.1)
+    assert (synthetic_lengths == 2).mean() == pytest.approx((real_lengths == 2).mean(), abs=0.05)
+
+
+def test_top_sequences_overlap_the_reference(real_and_synthetic):
+    real, synthetic = real_and_synthetic
+    assert len(top_sequences(real) & top_sequences(synthetic)) >= 7
+
+
+def test_page_presence_per_plan_matches_the_reference(real_and_synthetic):
+    real, synthetic = real_and_synthetic
+    for plan in ("Annual", "Monthly"):
+        shares = []
+        for frame in (real, synthetic):
+            sets = pages_of(frame[frame["subscription_type"] == plan]).map(set)
+            shares.append(pd.Series(collections.Counter(p for s in sets for p in s)) / len(sets))
+        difference = shares[0].sub(shares[1], fill_value=0).abs()
+        assert difference.max() < 0.06, (plan, difference.idxmax(), difference.max())
+
+
+def test_purchase_sessions_match_the_reference(real_and_synthetic):
+    # The last session of a user is the purchase: mostly checkout and coupon pages.
+    def checkout_share(frame):
+        last = frame.sort_values(["user_id", "session_id"]).groupby("user_id").tail(1)
+        return last["user_journey"].str.contains("Checkout", regex=False).mean()
+
+    real, synthetic = real_and_synthetic
+    assert checkout_share(synthetic) == pytest.approx(checkout_share(real), abs=0.06)
