@@ -116,8 +116,6 @@ class CodedJourneys:
         lengths = self.lengths[rows]
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        if len(rows) == self.n_journeys and np.array_equal(rows, np.arange(len(rows))):
-            return self
         source = np.repeat(self.offsets[:-1][rows] - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
         return CodedJourneys(_readonly(self.codes[source]), _readonly(offsets), self.pages)
 
@@ -154,61 +152,76 @@ def _identity(array: pa.Array) -> tuple:
     return (str(array.type), len(array), array.offset, tuple(b.address if b else 0 for b in array.buffers()))
 
 
-def _remember(array: pa.Array, coded: CodedJourneys) -> None:
+def _remember(array: pa.Array, coded: CodedJourneys, rows: np.ndarray | None = None) -> None:
+    """Remember that journey ``i`` of ``array`` is ``coded`` journey ``rows[i]`` (or ``i``)."""
     with _cache_lock:
         # Holding the array keeps its buffers alive, so their addresses cannot be reused.
-        _cache[_identity(array)] = (array, coded)
+        _cache[_identity(array)] = (array, coded, rows)
         _cache.move_to_end(_identity(array))
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
 
 
-def _recall(array: pa.Array) -> CodedJourneys | None:
+def _recall(array: pa.Array):
     with _cache_lock:
         hit = _cache.get(_identity(array))
         if hit is not None:
             _cache.move_to_end(_identity(array))
-            return hit[1]
+            return hit[1:]
     return None
 
 
-def encode(journeys: pd.Series) -> CodedJourneys:
+def encode(journeys: pd.Series, rows: np.ndarray | None = None) -> CodedJourneys:
     """Split journeys on ``-`` and dictionary-encode the pages.
 
     An empty string is a journey of zero pages (for example one emptied by
     ``remove_pages``). Missing values and empty page names are errors: they mean
-    the data did not go through ``load_sessions``.
+    the data did not go through ``load_sessions``. With ``rows`` (positions), only
+    those journeys are returned, in that order, at the cost of one gather.
     """
     if len(journeys) == 0:
         return empty()
     array = _arrow(journeys)
     known = _recall(array)
-    if known is not None:
-        return known
+    if known is None:
+        known = _encode(array)
+        _remember(array, *known)
+    coded, index = known
+    if rows is not None:
+        index = rows if index is None else index[rows]
+    return coded if index is None else coded.take(index)
+
+
+def _encode(array: pa.Array) -> tuple[CodedJourneys, np.ndarray]:
+    """Codes of each distinct journey string, and which distinct string each row holds."""
     if array.null_count:
         rows = np.flatnonzero(pc.is_null(array).to_numpy(zero_copy_only=False))
         raise ValueError(
             f"{array.null_count} journeys are missing (row positions {_first(rows)}); "
             "load data with load_sessions, which reports or repairs them"
         )
-    blank = pa.scalar("", array.type)
-    lists = pc.split_pattern(pc.if_else(pc.equal(array, blank), pa.scalar(None, array.type), array), SEPARATOR)
-    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy().astype(np.int64)
+    # Sessions repeat a lot ("Log in-Log in"), so split each distinct string once and
+    # copy its codes to every row that holds it.
+    distinct = pc.dictionary_encode(array)
+    row_string = distinct.indices.to_numpy().astype(np.int64)
+    strings = distinct.dictionary
+    blank = pa.scalar("", strings.type)
+    lists = pc.split_pattern(pc.if_else(pc.equal(strings, blank), pa.scalar(None, strings.type), strings), SEPARATOR)
+    string_lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy().astype(np.int64)
     encoded = pc.list_flatten(lists).dictionary_encode()
     pages = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-    codes = encoded.indices.to_numpy().astype(np.int64)
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    string_codes = encoded.indices.to_numpy().astype(np.int64)
     empty_names = np.flatnonzero(pages == "")
     if len(empty_names):
-        journey = np.repeat(np.arange(len(lengths)), lengths)[codes == empty_names[0]]
+        bad = np.unique(np.repeat(np.arange(len(strings)), string_lengths)[string_codes == empty_names[0]])
+        rows = np.flatnonzero(np.isin(row_string, bad))
         raise ValueError(
             "journeys contain empty page names, e.g. 'Homepage--Pricing' or a leading/trailing '-' "
-            f"(row positions {_first(np.unique(journey))}); load data with load_sessions, which repairs them"
+            f"(row positions {_first(rows)}); load data with load_sessions, which repairs them"
         )
-    coded = CodedJourneys(_readonly(codes), _readonly(offsets), pages)
-    _remember(array, coded)
-    return coded
+    string_offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+    np.cumsum(string_lengths, out=string_offsets[1:])
+    return CodedJourneys(_readonly(string_codes), _readonly(string_offsets), pages), _readonly(row_string)
 
 
 def decode(coded: CodedJourneys) -> pd.Series:

@@ -32,10 +32,9 @@ def _coded(data, plan, target_column, plan_column, function):
     """The selected rows' index and their journeys as codes (the column is encoded once)."""
     check_frame(data, function, [target_column])
     mask = plan_mask(data, plan, plan_column, function)
-    coded = _codes.encode(data[target_column])
     if mask is None:
-        return data.index, coded
-    return data.index[mask], coded.take(mask)
+        return data.index, _codes.encode(data[target_column])
+    return data.index[mask], _codes.encode(data[target_column], rows=np.flatnonzero(mask))
 
 
 def page_count(data, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
