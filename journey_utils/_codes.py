@@ -116,12 +116,29 @@ class CodedJourneys:
         lengths = self.lengths[rows]
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        source = np.repeat(self.offsets[:-1][rows] - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
-        return CodedJourneys(_readonly(self.codes[source]), _readonly(offsets), self.pages)
+        return CodedJourneys(_readonly(self.codes[_gather_index(self.offsets[:-1][rows], lengths, offsets)]),
+                             _readonly(offsets), self.pages)
 
     def regroup(self, offsets: np.ndarray) -> CodedJourneys:
         """Concatenate consecutive journeys: new journey ``i`` spans old ``offsets[i]:offsets[i+1]``."""
         return CodedJourneys(self.codes, _readonly(self.offsets[offsets]), self.pages)
+
+
+def _gather_index(starts: np.ndarray, lengths: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Concatenated ranges ``starts[i] : starts[i] + lengths[i]``, in one array.
+
+    Built as a cumulative sum of steps (1 inside a range, a jump at each range's
+    start), so it needs a single array of the output's size.
+    """
+    filled = lengths > 0
+    starts, lengths = starts[filled], lengths[filled]
+    index = np.ones(offsets[-1], dtype=np.int64)
+    if len(starts):
+        previous_end = np.r_[0, (starts + lengths - 1)[:-1]]
+        index[offsets[:-1][filled]] = starts - previous_end
+        index[0] = starts[0]
+        np.cumsum(index, out=index)
+    return index
 
 
 def empty() -> CodedJourneys:
