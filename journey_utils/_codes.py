@@ -209,6 +209,32 @@ def encode(journeys: pd.Series, rows: np.ndarray | None = None) -> CodedJourneys
     return coded if index is None else coded.take(index)
 
 
+_distinct_cache: OrderedDict = OrderedDict()
+
+
+def distinct(journeys) -> tuple[pa.Array, np.ndarray]:
+    """The distinct journey strings and, per row, which one it holds.
+
+    Remembered like encodings, so that validating a column's distinct strings
+    (as ``load_sessions`` does) and encoding it later hash the strings once.
+    """
+    array = journeys if isinstance(journeys, pa.Array) else _arrow(journeys)
+    key = _identity(array)
+    with _cache_lock:
+        hit = _distinct_cache.get(key)
+    if hit is not None:
+        return hit[1], hit[2]
+    if array.null_count:
+        raise ValueError(f"{array.null_count} journeys are missing; load data with load_sessions")
+    encoded = pc.dictionary_encode(array)
+    strings, rows = encoded.dictionary, _readonly(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64))
+    with _cache_lock:
+        _distinct_cache[key] = (array, strings, rows)
+        while len(_distinct_cache) > 2:
+            _distinct_cache.popitem(last=False)
+    return strings, rows
+
+
 def _encode(array: pa.Array) -> tuple[CodedJourneys, np.ndarray]:
     """Codes of each distinct journey string, and which distinct string each row holds."""
     if array.null_count:
@@ -219,9 +245,7 @@ def _encode(array: pa.Array) -> tuple[CodedJourneys, np.ndarray]:
         )
     # Sessions repeat a lot ("Log in-Log in"), so split each distinct string once and
     # copy its codes to every row that holds it.
-    distinct = pc.dictionary_encode(array)
-    row_string = distinct.indices.to_numpy().astype(np.int64)
-    strings = distinct.dictionary
+    strings, row_string = distinct(array)
     blank = pa.scalar("", strings.type)
     lists = pc.split_pattern(pc.if_else(pc.equal(strings, blank), pa.scalar(None, strings.type), strings), SEPARATOR)
     string_lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy().astype(np.int64)
