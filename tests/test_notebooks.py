@@ -1,0 +1,160 @@
+"""The committed notebooks: structure, kernel, and stored outputs fit for nbval.
+
+``make test`` runs nbval on these notebooks (``--nbval-lax``): cells marked
+``# NBVAL_CHECK_OUTPUT`` must reproduce their stored outputs. These tests check
+what nbval relies on: the ``python3`` kernel, outputs that were actually stored
+on the bundled sample, and nothing in checked outputs that changes between runs
+(timestamps, memory addresses, machine paths).
+"""
+
+import hashlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import journey_utils as ju
+from journey_utils.report import KEY_FIGURES_MIME
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_PATHS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CHECK = "NBVAL_CHECK_OUTPUT"
+REMOVED = "remove-cell"
+VOLATILE = {
+    "timestamp": re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}"),
+    "memory address": re.compile(r"0x[0-9a-fA-F]{6,}"),
+    "machine path": re.compile(r"(?:/(?:work|tmp|home|root|Users|var)/|[A-Za-z]:\\\\)"),
+}
+
+
+@pytest.fixture(params=NOTEBOOK_PATHS, ids=lambda p: p.name)
+def notebook(request):
+    return nbformat.read(request.param, as_version=4)
+
+
+def checked(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and any(
+        line.strip().lstrip("#").strip() == CHECK for line in c.source.splitlines())]
+
+
+def output_text(output) -> str:
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    data = output.get("data", {})
+    return "\n".join(str(v) for k, v in data.items() if not k.startswith("image/"))
+
+
+def test_the_three_pipeline_notebooks_are_there():
+    assert [p.name for p in NOTEBOOK_PATHS] == [
+        "01_preprocessing.ipynb", "02_journey_analysis.ipynb", "03_plan_comparison.ipynb"]
+
+
+def test_valid_and_saved_with_the_python3_kernel(notebook):
+    nbformat.validate(notebook)
+    spec = notebook.metadata["kernelspec"]
+    # A custom kernel name (a venv's own) breaks papermill -k, nbval and Lab elsewhere.
+    assert spec["name"] == "python3" and spec["language"] == "python"
+    assert notebook.metadata.get("language_info", {}).get("name") == "python"
+
+
+def test_cell_ids_are_unique_and_readable(notebook):
+    ids = [c.id for c in notebook.cells]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z0-9-]+", i) for i in ids), ids
+
+
+def test_one_parameters_cell_and_one_header_cell(notebook):
+    tags = [c.metadata.get("tags", []) for c in notebook.cells]
+    assert sum("parameters" in t for t in tags) == 1
+    assert sum("header" in t for t in tags) == 1
+    assert sum("injected-parameters" in t for t in tags) == 0, "a papermill output was committed"
+
+
+def test_the_first_visible_output_is_the_header(notebook):
+    """The HTML hides code, so the header (input, parameters, run date) must come first."""
+    for cell in notebook.cells:
+        if REMOVED in cell.metadata.get("tags", []):
+            continue
+        if cell.cell_type == "markdown":
+            pytest.fail(f"markdown cell {cell.id!r} is shown before the header")
+        if cell.outputs:
+            assert "header" in cell.metadata.get("tags", []), f"cell {cell.id!r} shows output before the header"
+            text = output_text(cell.outputs[0])
+            assert text.startswith("# "), "the header starts with the report title"
+            html = output_text(cell.outputs[1])
+            for needed in ("Sessions", "checksum", "Run", "Parameters"):
+                assert needed in html
+            return
+    pytest.fail("no cell has output: run make notebooks")
+
+
+def test_stored_outputs_are_complete_and_clean(notebook):
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        assert cell.execution_count is not None, f"cell {cell.id!r} was not run: run make notebooks"
+        for output in cell.outputs:
+            assert output.output_type != "error", f"cell {cell.id!r} stored an error"
+            assert not (output.output_type == "stream" and output.name == "stderr"), (
+                f"cell {cell.id!r} wrote to stderr: {output.text[:200]}")
+        assert "execution" not in cell.metadata, "timing metadata was stored"
+
+
+def test_checked_cells_hold_result_tables_without_volatile_text(notebook):
+    cells = checked(notebook)
+    assert len(cells) >= 3, "each notebook checks its key result tables"
+    for cell in cells:
+        assert cell.outputs, f"checked cell {cell.id!r} has no stored output: run make notebooks"
+        for output in cell.outputs:
+            text = output_text(output)
+            for what, pattern in VOLATILE.items():
+                assert not pattern.search(text), f"{what} in the checked output of {cell.id!r}"
+    assert any(KEY_FIGURES_MIME in o.get("data", {}) for c in cells for o in c.outputs), "key figures are checked"
+
+
+def test_chart_cells_end_with_plt_show(notebook):
+    # Under nbval a trailing ';' does not suppress a figure's repr; plt.show() does.
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and "plots." in cell.source:
+            assert cell.source.rstrip().splitlines()[-1].strip() == "plt.show()", cell.id
+
+
+def test_no_number_is_typed_into_the_prose(notebook):
+    """Every number a reader sees comes from a variable: static Markdown holds none."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and REMOVED not in cell.metadata.get("tags", []):
+            assert not re.search(r"\d", cell.source), f"markdown cell {cell.id!r} types a number"
+
+
+def test_paths_are_anchored_on_the_project(notebook):
+    """nbval runs the kernel in notebooks/: files are found through report.resolve, never relative paths."""
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "report.resolve(input_path)" in code
+    assert not re.search(r"""(read_csv|open|load_sessions)\(\s*["']""", code)
+
+
+def test_stored_outputs_come_from_the_bundled_sample(notebook):
+    """The header's checksum is the sample's: stored results are current with the data."""
+    header = next(c for c in notebook.cells if "header" in c.metadata.get("tags", []))
+    digest = hashlib.sha256(ju.SAMPLE_PATH.read_bytes()).hexdigest()[:12]
+    assert digest in output_text(header.outputs[1]), (
+        "stored outputs were made on another input than data/sample/user_journeys_sample.csv: run make notebooks")
+
+
+@pytest.mark.slow
+def test_nbval_fails_when_a_checked_result_changes(tmp_path):
+    """The stored outputs are a real check: a different result fails until make notebooks."""
+    nb = nbformat.read(ROOT / "notebooks" / "02_journey_analysis.ipynb", as_version=4)
+    cell = next(c for c in checked(nb) if c.id == "pages-table")
+    for output in cell.outputs:
+        for kind in ("text/plain", "text/html"):
+            output.data[kind] = re.sub(r"\d", lambda m: str((int(m.group()) + 1) % 10), output.data[kind], count=1)
+    changed = tmp_path / "changed.ipynb"
+    nbformat.write(nb, changed)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax", str(changed)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "1 failed" in result.stdout and "reference_output == test_output" in result.stdout

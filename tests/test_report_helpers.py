@@ -1,0 +1,204 @@
+"""The helpers behind every report: escaping, number formats, tables, charts, contents, index."""
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook  # noqa: E402
+
+from journey_utils import plots, render, report  # noqa: E402
+from tests.test_report_build import IMAGE, SCRIPT, Page, assert_safe  # noqa: E402
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What the report helpers display, instead of a notebook."""
+    import IPython.display
+
+    captured = []
+
+    def display(*objects, raw=False, **kwargs):
+        for obj in objects:
+            if raw:
+                captured.append(obj)
+            else:
+                captured.append({k: v for k, v in zip(("text/markdown", "text/html"),
+                                                      (getattr(obj, "_repr_markdown_", lambda: None)(),
+                                                       getattr(obj, "_repr_html_", lambda: None)())) if v})
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    return captured
+
+
+def test_escape_neutralises_html_and_markdown():
+    assert "<" not in report.escape(SCRIPT) and "&lt;script&gt;" in report.escape(SCRIPT)
+    assert report.escape('a"b') == "a&quot;b"
+    # Markdown that would make a link, emphasis or a heading is backslash-escaped.
+    assert report.escape("[x](javascript:y)") == r"\[x\]\(javascript:y\)"
+    assert report.escape("*a* _b_ # c") == r"\*a\* \_b\_ \# c"
+
+
+@pytest.mark.parametrize(("function", "value", "expected"), [
+    (report.integer, 9935, "9,935"),
+    (report.integer, np.int64(1234567), "1,234,567"),
+    (report.percent, 0.4567, "45.7%"),
+    (report.percent, 1.0, "100.0%"),
+    (report.percent, float("nan"), "n/a"),
+    (report.decimal, 11.46, "11.5"),
+    (report.decimal, 12345.0, "12,345.0"),
+    (report.decimal, float("nan"), "n/a"),
+])
+
+
+def test_number_formats(function, value, expected):
+    assert function(value) == expected
+
+
+def test_listing_escapes_each_name():
+    assert report.listing(["Sign up", "<b>"]) == "Sign up, &lt;b&gt;"
+    assert report.listing([]) == "none"
+
+
+def test_table_formats_numbers_and_escapes_cells_and_labels(shown):
+    frame = pd.DataFrame({"Page": [SCRIPT, "Pricing"], IMAGE: [0.25, 0.5], "Visits": [12345, 7]})
+    report.table(frame, name="t1", percent_columns=[IMAGE])
+    (output,) = shown
+    html, plain = output["text/html"], output["text/plain"]
+    assert SCRIPT not in html and IMAGE not in html
+    page = assert_safe(html, expect_text=[SCRIPT, IMAGE, "25.0%", "12,345"])
+    assert [t for t, _ in page.tags if t == "td"], "a table"
+    assert 'id="T_t1"' in html, "a stable table id, so stored outputs compare equal"
+    assert "25.0%" in plain and "12,345" in plain and "0x" not in plain
+
+
+def test_table_shows_missing_values_and_rejects_bad_names(shown):
+    report.table(pd.DataFrame({"Run": ["A → B", None], "Share": [0.5, np.nan]}), name="t2",
+                 percent_columns=["Share"])
+    assert shown[0]["text/plain"].count(report.NA_TEXT) == 2
+    with pytest.raises(ValueError, match="name must be"):
+        report.table(pd.DataFrame({"a": [1]}), name="bad name")
+
+
+def test_key_figures_carry_values_for_the_index(shown):
+    report.key_figures({"Users": 1396, "Share": 0.5, "Mean": 11.46, "Top page": SCRIPT}, percent_keys=["Share"])
+    (output,) = shown
+    payload = output[report.KEY_FIGURES_MIME]["figures"]
+    assert [(f["label"], f["text"]) for f in payload] == [
+        ("Users", "1,396"), ("Share", "50.0%"), ("Mean", "11.5"), ("Top page", SCRIPT)]
+    assert payload[0]["value"] == 1396 and isinstance(payload[0]["value"], int)
+    assert SCRIPT not in output["text/html"]
+
+
+def test_header_states_input_parameters_and_run(shown, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    data = tmp_path / "export<1>.csv"
+    data.write_text("user_id\n1\n")
+    report.header(f"Journeys: {SCRIPT}", parameters={"plan": IMAGE, "key_pages": ["A", "B"], "x": []},
+                  inputs=[("Sessions", data, 1234)])
+    title, table = shown
+    assert title["text/markdown"].startswith("# Journeys") and "<script" not in title["text/markdown"]
+    page = assert_safe(table["text/html"], expect_text=["export<1>.csv", "1,234 rows", report.checksum(data),
+                                                         "1970-01-01 00:00 UTC", IMAGE, "A, B", "(none)"])
+    assert str(tmp_path) not in table["text/html"], "only the file name, never a machine path"
+    assert page
+
+
+def test_check_plans_names_the_plans_present():
+    data = pd.DataFrame({"subscription_type": ["Monthly", "Annual", "Annual"]})
+    assert report.check_plans(data, "All") == ["Annual", "Monthly"]
+    assert report.check_plans(data, []) == ["Annual", "Monthly"]
+    assert report.check_plans(data, ["Monthly"]) == ["Monthly"]
+    with pytest.raises(ValueError, match="plan 'Weekly' is not in this input; plans present: Annual, Monthly"):
+        report.check_plans(data, "Weekly")
+
+
+def test_positive_int_names_the_parameter():
+    assert report.positive_int(3, "top_n") == 3
+    with pytest.raises(ValueError, match="top_n must be a positive integer; found 0"):
+        report.positive_int(0, "top_n")
+    with pytest.raises(TypeError, match="session_window"):
+        report.positive_int("3", "session_window")
+
+
+@pytest.fixture
+def style():
+    with matplotlib.rc_context():
+        plots.use_report_style()
+        yield
+    plt.close("all")
+
+
+def test_charts_are_titled_labelled_and_draw_names_as_text(style):
+    names = pd.Series({r"Deal $\bogus{x}$": 0.6, SCRIPT: 0.3, "Pricing": 0.1}, name="share")
+    ax = plots.ranked_bars(names, title="Pages", xlabel="Share of journeys", ylabel="Page", percent=True)
+    ax.figure.canvas.draw()  # mathtext would fail on \bogus if it were enabled
+    assert ax.get_title() == "Pages" and ax.get_xlabel() == "Share of journeys" and ax.get_ylabel() == "Page"
+    assert [t.get_text() for t in ax.get_yticklabels()][0] == r"Deal $\bogus{x}$"
+
+
+def test_dollar_signs_are_escaped_when_mathtext_is_on():
+    with matplotlib.rc_context({"text.parse_math": True}):
+        ax = plots.ranked_bars(pd.Series({"$5 $plan": 1.0}), title="Cost $x$", xlabel="n")
+        assert ax.get_title() == r"Cost \$x\$"
+        ax.figure.canvas.draw()
+    plt.close("all")
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: plots.ranked_bars(pd.Series(dtype=float), title="t", xlabel="x"),
+    lambda: plots.grouped_bars(pd.DataFrame(), title="t", xlabel="x"),
+    lambda: plots.length_distribution(pd.Series(dtype=int), title="t"),
+    lambda: plots.next_page_heatmap(pd.DataFrame(columns=["page", "next_page", "count"]), title="t"),
+])
+
+
+def test_charts_of_nothing_say_so(style, draw):
+    ax = draw()
+    assert ax.get_title() == "t" and any("No data" in t.get_text() for t in ax.texts)
+
+
+def test_chart_of_every_kind_draws(style):
+    transitions = pd.DataFrame({"page": ["A", "A", "B"], "next_page": ["B", "C", "A"], "count": [3, 1, 2]})
+    ax = plots.next_page_heatmap(transitions, title="Next page")
+    ax.figure.canvas.draw()
+    assert ax.get_xlabel() == "Next page" and ax.get_ylabel() == "Page"
+    table = pd.DataFrame({"First": [0.5, 0.2], "Last": [0.4, 0.3]}, index=pd.Index(["A", "B"], name="Page"))
+    ax = plots.grouped_bars(table, title="Windows", xlabel="Share", percent=True, legend="Sessions")
+    assert ax.get_legend().get_title().get_text() == "Sessions"
+    ax = plots.length_distribution(pd.Series([1, 2, 2, 3, 50]), title="Lengths")
+    assert ax.get_xticklabels()[-1].get_text().endswith("+")
+    ax = plots.length_by_group(pd.Series([1, 2, 3, 4]), pd.Series(["x", "x", "y", "y"]), title="By plan")
+    assert ax.get_ylabel() == "Plan"
+
+
+def test_contents_link_to_the_page_anchors():
+    nb = new_notebook(cells=[
+        new_code_cell("", outputs=[nbformat.v4.new_output(
+            "display_data", data={"text/markdown": f"# Report on {report.escape(SCRIPT)}"})]),
+        new_markdown_cell("## Pages: count & presence\n\ntext\n\n### Runs of pages"),
+        new_markdown_cell("## Secret section", metadata={"tags": ["remove-cell"]}),
+    ])
+    nb.cells[0].metadata["tags"] = ["header"]
+    html = render.notebook_to_html(nb)
+    page = Page(html)
+    anchors = {a.get("id") for _, a in page.tags if a.get("id")}
+    contents = [a["href"][1:] for tag, a in page.tags if tag == "a" and a.get("href", "").startswith("#")
+                and "anchor-link" not in (a.get("class") or "")]
+    assert contents and set(contents) <= anchors
+    assert "Secret section" not in page.all_text
+    assert f"Report on {SCRIPT}" in page.all_text and SCRIPT not in html
+    title = html.split("<title>")[1].split("</title>")[0]
+    assert "&lt;script&gt;" in title
+
+
+def test_index_page_escapes_everything():
+    entry = {"href": "02_x.html", "title": SCRIPT, "parameters": [("plan", IMAGE)],
+             "figures": [("Most common page", SCRIPT)], "built": "2024-01-01 00:00 UTC"}
+    html = render.index_page([entry], input_name=IMAGE, input_checksum="abc", built="now")
+    page = assert_safe(html, expect_text=[SCRIPT, IMAGE])
+    assert [a["href"] for t, a in page.tags if t == "a"] == ["02_x.html"]
