@@ -24,6 +24,18 @@ from journey_utils.preprocess import group_by, preprocess, remove_page_duplicate
 
 __version__ = "0.1.0"
 
+# Heavier modules (scipy, plotting, the report builder) load on first use, so that
+# `import journey_utils` stays quick for scripts that only need the metrics.
+_SUBMODULES = ("claims", "compare", "inference", "paths", "plots", "reconcile", "report", "synthetic")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"journey_utils.{name}")
+    raise AttributeError(f"module 'journey_utils' has no attribute {name!r}")
+
 #: The project folder (raw -> processed -> reports), for notebooks run from anywhere.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The bundled synthetic sample, the default input everywhere.
