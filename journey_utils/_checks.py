@@ -32,12 +32,12 @@ def plan_mask(data: pd.DataFrame, plan, plan_column: str, function: str):
     wanted = list(wanted)
     if not wanted or not all(isinstance(p, str) for p in wanted):
         raise ValueError(f"{function}: plan must be 'All', a plan name or a non-empty list of plan names; found {plan!r}")
-    present = sorted(data[plan_column].dropna().unique().tolist())
+    present = sorted(data[plan_column].dropna().unique().tolist(), key=str)
     unknown = [p for p in wanted if p not in present]
     if unknown:
         raise ValueError(
             f"{function}: unknown plan {', '.join(repr(p) for p in unknown)}; "
-            f"plans present: {', '.join(present) if present else '(none)'}"
+            f"plans present: {', '.join(map(str, present)) if present else '(none)'}"
         )
     return data[plan_column].isin(wanted).to_numpy()
 

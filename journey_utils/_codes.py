@@ -96,8 +96,13 @@ class CodedJourneys:
 
     def code_of(self, page: str) -> int | None:
         """The code of ``page``, or None when the dictionary does not hold it."""
-        hits = np.flatnonzero(self.pages == page)
-        return int(hits[0]) if len(hits) else None
+        # Compared as Python strings: numpy's fixed-width strings drop trailing NULs.
+        return next((code for code, name in enumerate(self.pages.tolist()) if name == page), None)
+
+    def codes_of(self, pages) -> np.ndarray:
+        """Boolean mask over page codes: True for the codes of ``pages``."""
+        wanted = set(pages)
+        return np.fromiter((name in wanted for name in self.pages.tolist()), dtype=bool, count=self.n_pages)
 
     def windows(self, n: int) -> np.ndarray:
         """Start positions of every run of ``n`` consecutive pages inside one journey."""

@@ -431,7 +431,7 @@ class SessionShiftClaim:
 def _share_of(journeys: pd.Series, pages) -> np.ndarray:
     """Per journey, the share of its page visits that are one of ``pages`` (NaN if empty)."""
     coded = _codes.encode(journeys)
-    wanted = np.isin(coded.pages, list(pages))
+    wanted = coded.codes_of(pages)
     hits = np.bincount(coded.journey_index[wanted[coded.codes]], minlength=coded.n_journeys)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(coded.lengths > 0, hits / coded.lengths, np.nan)

@@ -5,6 +5,7 @@ Every function returns a new DataFrame and leaves its input unchanged.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 
 import numpy as np
@@ -40,7 +41,7 @@ def _collapse_runs(coded: _codes.CodedJourneys) -> _codes.CodedJourneys:
 def _drop_pages(coded: _codes.CodedJourneys, pages: list[str]) -> _codes.CodedJourneys:
     if not pages or not len(coded.codes):
         return coded
-    removed = np.isin(coded.pages, pages)
+    removed = coded.codes_of(pages)
     return coded.filter(~removed[coded.codes])
 
 
@@ -163,9 +164,12 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
     function = "group_by"
     check_frame(data, function, [group_column, target_column, order_column])
     if not (isinstance(sessions, str) and sessions == "All"):
-        if isinstance(sessions, str):
-            raise ValueError(f"{function}: sessions must be 'All' or a positive integer; found {sessions!r}")
-        sessions = check_positive_int(sessions, "sessions", function)
+        allowed = f"{function}: sessions must be 'All' or a positive integer; found {sessions!r}"
+        if isinstance(sessions, bool) or not isinstance(sessions, numbers.Integral):
+            raise (ValueError if isinstance(sessions, str) else TypeError)(allowed)
+        if sessions < 1:
+            raise ValueError(allowed)
+        sessions = int(sessions)
     if count_from not in COUNT_FROM:
         raise ValueError(f"{function}: count_from must be 'first' or 'last'; found {count_from!r}")
 
