@@ -21,12 +21,13 @@ from journey_utils.metrics import (
     page_transitions,
 )
 from journey_utils.preprocess import group_by, preprocess, remove_page_duplicates, remove_pages
+from journey_utils.reconcile import ReconciliationError, reconcile
 
 __version__ = "0.1.0"
 
 # Heavier modules (scipy, plotting, the report builder) load on first use, so that
 # `import journey_utils` stays quick for scripts that only need the metrics.
-_SUBMODULES = ("claims", "compare", "inference", "paths", "plots", "reconcile", "report", "synthetic")
+_SUBMODULES = ("claims", "compare", "inference", "paths", "plots", "report", "synthetic")
 
 
 def __getattr__(name):
@@ -51,6 +52,8 @@ __all__ = [
     "group_by",
     "remove_pages",
     "preprocess",
+    "reconcile",
+    "ReconciliationError",
     "page_count",
     "page_presence",
     "page_destinations",

@@ -6,13 +6,21 @@ repair is safer than stopping, it repairs, warns with a count, and records the
 repair in ``data.attrs["load_report"]`` so a report can show it. Nothing is
 dropped silently.
 
-Line numbers are those of the file: the header is line 1, the first session line 2.
+Line numbers are those of the file as a text editor shows them: the header is
+line 1 when it is the first line, blank lines count, and a quoted value that
+spans several lines moves the following rows down.
 """
 
 from __future__ import annotations
 
+import bz2
+import csv
+import gzip
+import lzma
 import os
+import sys
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +34,22 @@ USER, SESSION, PLAN, TARGET = "user_id", "session_id", "subscription_type", "use
 REQUIRED_COLUMNS = (USER, SESSION, PLAN, TARGET)
 EMPTY_JOURNEYS = ("drop", "keep")
 _SHOWN = 10
+_INT64_MAX = str(np.iinfo(np.int64).max)
+# Integers below this are exact in floating point.
+_EXACT = 2**53
+
+# Whitespace exactly as Python's str.isspace and Arrow's utf8_trim_whitespace see it
+# (tabs, no-break spaces, ideographic spaces...), so detection and repair agree.
+_SPACE = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
+_W = f"[{_SPACE}]"
+
+# Errors a reader can raise on a file that is not a readable CSV: parser errors,
+# bad bytes, unreadable or corrupt (compressed) files.
+_READ_ERRORS = (ValueError, OSError, EOFError, zlib.error, lzma.LZMAError, csv.Error, UnicodeError)
+
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
+# Compressions pandas reads that the line scanner does not: lines fall back to row order.
+_UNSCANNED = (".zip", ".zst", ".tar")
 
 
 class JourneyDataError(ValueError):
@@ -36,26 +60,15 @@ class JourneyDataWarning(UserWarning):
     """A session file that was repaired while loading (the message counts what changed)."""
 
 
-def _lines(positions) -> str:
-    lines = [str(int(p) + 2) for p in positions[:_SHOWN]]
-    more = len(positions) - _SHOWN
-    return ", ".join(lines) + (f" and {more} more" if more > 0 else "")
-
-
-def _fail(path, column, problem, positions=None) -> None:
-    where = f", column '{column}'" if column else ""
-    at = f" (lines {_lines(positions)})" if positions is not None and len(positions) else ""
-    raise JourneyDataError(f"{path}{where}: {problem}{at}")
-
-
 def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
     """Read a session export and validate it.
 
     Expected columns (names matched ignoring case and surrounding spaces):
     ``user_id`` and ``session_id`` (non-negative integers), ``subscription_type``
     (the plan) and ``user_journey`` (pages joined by ``-``). Other columns are kept.
-    Gzip and other compressions are read by file extension; a UTF-8 byte order mark
-    and Windows line endings are accepted.
+    Gzip, bz2 and xz files are read by file extension; a UTF-8 byte order mark,
+    Windows line endings, quoted fields and blank lines are accepted. Ids are whole
+    numbers however written: ``5``, `` 5 ``, ``+5`` and ``5.0`` all read as 5.
 
     Repairs (each warns with a count and is listed in ``attrs["load_report"]``):
 
@@ -67,10 +80,14 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
       journeys of length 0 (``'keep'``, for processed files where a journey emptied
       by ``remove_pages`` still stands for a user).
 
-    Errors (:class:`JourneyDataError`, a ``ValueError``): a missing or empty file, a
-    missing column, a file with no session rows, ids that are not non-negative
-    integers, a missing plan, two rows for one (user_id, session_id) that disagree,
-    and a user with more than one plan.
+    Errors (:class:`JourneyDataError`, a ``ValueError``): a missing, empty or
+    unreadable file, text that is not UTF-8, a missing or repeated column, a row
+    with more or fewer fields than the header, a file with no session rows (or,
+    with ``empty_journeys='drop'``, none with a journey), ids
+    that are not non-negative integers (or do not fit in 64 bits), a missing plan,
+    two rows for one (user_id, session_id) that disagree, and a user with more
+    than one plan. Each message names the file, the column, the problem and the
+    first lines concerned.
 
     Parameters
     ----------
@@ -83,7 +100,8 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
     -------
     DataFrame
         Columns ``user_id``, ``session_id`` (int64), ``subscription_type``,
-        ``user_journey`` (str), then any extra columns, in file order.
+        ``user_journey`` (str), then any extra columns, in file order. The load
+        report is in ``attrs["load_report"]`` (see :func:`load_report`).
 
     Examples
     --------
@@ -101,118 +119,361 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
     if path.stat().st_size == 0:
         _fail(name, None, f"the file is empty; expected a header line with {', '.join(REQUIRED_COLUMNS)}")
 
-    rename = _header(path, name)
-    text_columns = {original: "str" for original, canonical in rename.items() if canonical in (PLAN, TARGET)}
-    id_columns = [original for original, canonical in rename.items() if canonical in (USER, SESSION)]
-    try:
-        data = _read(path, {**text_columns, **{c: "int64" for c in id_columns}})
-    except (ValueError, OverflowError):
-        # Some id is not an integer: read ids as text to find and name the lines.
-        data = _read(path, {**text_columns, **{c: "str" for c in id_columns}})
-    data = data.rename(columns=rename)
+    lines = _Lines(path)
+    names = _header(path, name)
+    data = _read(path, name, names, lines)
+    lines.rows = len(data)
     report = {"path": name, "rows_read": len(data), "repairs": []}
     if len(data) == 0:
         _fail(name, None, "the file has a header but no session rows")
+    _check_fields(data, name, names, lines)
 
     for column in (USER, SESSION):
-        data[column] = _integer_ids(data[column], name, column)
-    data[PLAN] = _plans(data[PLAN], name, report)
-    data[TARGET] = _journeys(data[TARGET], name, report)
+        text = lambda column=column: _id_text(path, name, names, column)  # noqa: E731
+        data[column] = _integer_ids(data[column], name, column, lines, text)
+    data[PLAN] = _plans(data[PLAN], name, report, lines)
+    data[TARGET] = _journeys(data[TARGET], name, report, lines)
 
     empty = np.flatnonzero((data[TARGET] == "").to_numpy())
+    if len(empty) == len(data) and empty_journeys == "drop":
+        _fail(name, TARGET, f"every session's journey is empty ({len(empty)} sessions); nothing to analyse",
+              empty, lines)
     if len(empty) and empty_journeys == "drop":
-        _repair(report, name, TARGET, "empty journey", "dropped the session", empty)
+        _repair(report, name, TARGET, "empty journey", "dropped the session", empty, lines, dropped=True)
         data = data.drop(index=data.index[empty])
     elif len(empty):
-        _repair(report, name, TARGET, "empty journey", "kept as a journey of length 0", empty, warn=False)
+        _repair(report, name, TARGET, "empty journey", "kept as a journey of length 0", empty, lines, warn=False)
 
-    data = _duplicates(data, name, report)
-    _one_plan_per_user(data, name)
+    data = _duplicates(data, name, report, lines)
+    _one_plan_per_user(data, name, lines)
 
-    data = data.reset_index(drop=True)
+    extras = [c for c in data.columns if c not in REQUIRED_COLUMNS]
+    data = data[list(REQUIRED_COLUMNS) + extras].reset_index(drop=True)
     report["rows_kept"] = len(data)
     report["users"] = int(data[USER].nunique())
     data.attrs["load_report"] = report
     return data
 
 
-def _header(path: Path, name: str) -> dict:
+# --- reporting ---------------------------------------------------------------------
+
+
+def _fail(name, column, problem, positions=None, lines=None) -> None:
+    where = f", column '{column}'" if column else ""
+    at = f" ({_describe(lines.of(positions), len(positions))})" if lines and len(positions) else ""
+    raise JourneyDataError(f"{name}{where}: {problem}{at}")
+
+
+def _describe(numbers, total) -> str:
+    shown = ", ".join(str(n) for n in numbers[:_SHOWN])
+    more = total - min(len(numbers), _SHOWN)
+    return ("line " if total == 1 else "lines ") + shown + (f" and {more} more" if more > 0 else "")
+
+
+def _repair(report, name, column, problem, action, positions, lines, *, warn=True, dropped=False) -> None:
+    positions = np.asarray(positions)
+    first = lines.of(positions)
+    entry = {"column": column, "problem": problem, "action": action, "rows": int(len(positions)),
+             "lines": first, "dropped": int(len(positions)) if dropped else 0}
+    report["repairs"].append(entry)
+    if warn:
+        warnings.warn(f"{name}, column '{column}': {problem} in {len(positions)} rows: {action} "
+                      f"({_describe(first, len(positions))})", JourneyDataWarning, stacklevel=_outside())
+
+
+def _outside() -> int:
+    """The stack level of the first caller outside this module, for warnings."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+class _Lines:
+    """File line numbers of data rows, found by scanning the file only when needed.
+
+    Until something is reported nothing is scanned; a clean file costs nothing.
+    When the scan and the CSV reader disagree on the number of rows (a file too
+    odd to map with confidence), row order stands in: row ``i`` is line ``i + 2``.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.rows = None
+        self._scan = None
+
+    def scan(self):
+        """``(start line of every data row, fields in every data row)``, or None."""
+        if self._scan is None:
+            self._scan = _scan(self.path) or (None, None)
+        return self._scan
+
+    def starts(self):
+        starts, _ = self.scan()
+        if starts is None or (self.rows is not None and len(starts) != self.rows):
+            return None
+        return starts
+
+    def of(self, positions) -> list[int]:
+        """Line numbers of the first rows at ``positions`` (row positions in the file)."""
+        positions = np.asarray(positions, dtype=np.int64)[:_SHOWN]
+        starts = self.starts()
+        if starts is not None and (positions < len(starts)).all():
+            return [int(n) for n in starts[positions]]
+        return [int(p) + 2 for p in positions]
+
+
+def _open(path: Path, mode: str):
+    """The file as text (``mode='t'``) or bytes (``'b'``), decompressed; None if unsupported."""
+    suffix = path.suffix.lower()
+    if suffix in _UNSCANNED:
+        return None
+    opener = _OPENERS.get(suffix, open)
+    if mode == "t":
+        return opener(path, "rt", encoding="utf-8-sig", newline="")
+    return opener(path, "rb")
+
+
+def _is_blank(row) -> bool:
+    # The CSV reader skips empty lines and lines of spaces and tabs only.
+    return not row or (len(row) == 1 and not row[0].strip(" \t"))
+
+
+def _scan(path: Path):
+    """Start line and number of fields of every data row, read with the csv module."""
+    # A journey can be longer than the csv module's default field limit (128 KiB).
+    limit = csv.field_size_limit()
     try:
-        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
+        csv.field_size_limit(max(limit, 2**31 - 1))
+        handle = _open(path, "t")
+        if handle is None:
+            return None
+        starts, widths = [], []
+        with handle:
+            reader = csv.reader(handle)
+            previous, header = 0, False
+            for row in reader:
+                start, previous = previous + 1, reader.line_num
+                if _is_blank(row):
+                    continue
+                if header:
+                    starts.append(start)
+                    widths.append(len(row))
+                header = True
+    except _READ_ERRORS:
+        return None
+    finally:
+        csv.field_size_limit(limit)
+    return np.asarray(starts, dtype=np.int64), np.asarray(widths, dtype=np.int64)
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def _header(path: Path, name: str) -> list[str]:
+    """Column names to read with: the required ones canonical, extras as written."""
+    try:
+        raw = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, na_values=[],
+                          encoding="utf-8-sig", index_col=False)
     except pd.errors.EmptyDataError:
         _fail(name, None, f"no header line; expected columns {', '.join(REQUIRED_COLUMNS)}")
     except UnicodeDecodeError as error:
-        _fail(name, None, f"not UTF-8 text ({error.reason} at byte {error.start})")
-    except (pd.errors.ParserError, OSError, EOFError) as error:
-        _fail(name, None, f"could not be read as CSV: {error}")
-    found = {str(c).strip().lower(): c for c in header.columns}
-    missing = [c for c in REQUIRED_COLUMNS if c not in found]
+        _fail_encoding(path, name, error)
+    except _READ_ERRORS as error:
+        _fail(name, None, f"could not be read as CSV: {_reason(error)}")
+    found = [str(c) for c in raw.iloc[0].tolist()] if len(raw) else []
+    normalised = [c.strip().lower() for c in found]
+    missing = [c for c in REQUIRED_COLUMNS if c not in normalised]
     if missing:
-        shown = ", ".join(repr(str(c)) for c in header.columns)
+        shown = ", ".join(repr(c) for c in found)
         _fail(name, missing[0], f"required column{'s' if len(missing) > 1 else ''} "
               f"{', '.join(missing)} not found; columns in the file: {shown}")
-    normalised = [str(c).strip().lower() for c in header.columns]
-    doubled = sorted({c for c in normalised if normalised.count(c) > 1 and c in REQUIRED_COLUMNS})
+    doubled = [c for c in REQUIRED_COLUMNS if normalised.count(c) > 1]
     if doubled:
         _fail(name, doubled[0], "the column appears more than once in the header")
-    return {found[c]: c for c in REQUIRED_COLUMNS}
+    names = []
+    for position, (original, key) in enumerate(zip(found, normalised)):
+        label = key if key in REQUIRED_COLUMNS else (original or f"Unnamed: {position}")
+        unique, copy = label, 0
+        while unique in names or (unique != label and unique in REQUIRED_COLUMNS):
+            copy += 1
+            unique = f"{label}.{copy}"
+        names.append(unique)
+    return names
 
 
-def _read(path: Path, dtype: dict) -> pd.DataFrame:
-    name = str(path)
+def _read(path: Path, name: str, names: list[str], lines: _Lines, ids: str = "int64") -> pd.DataFrame:
+    dtype = {USER: ids, SESSION: ids, PLAN: "str", TARGET: "str"}
     try:
-        return pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=[], encoding="utf-8-sig")
+        data = pd.read_csv(path, header=0, names=names, dtype=dtype, keep_default_na=False, na_values=[],
+                           encoding="utf-8-sig")
     except UnicodeDecodeError as error:
-        _fail(name, None, f"not UTF-8 text ({error.reason} at byte {error.start})")
+        _fail_encoding(path, name, error)
     except pd.errors.ParserError as error:
-        _fail(name, None, f"could not be parsed as CSV: {error}")
-    except (OSError, EOFError) as error:
-        _fail(name, None, f"could not be read: {error}")
+        _fail_ragged(name, len(names), lines)
+        _fail(name, None, f"could not be parsed as CSV: {_reason(error)}")
+    except (ValueError, OverflowError, TypeError) as error:
+        if ids == "str" or isinstance(error, pd.errors.EmptyDataError):
+            _fail(name, None, f"could not be read as CSV: {_reason(error)}")
+        # Some id is not an integer: read ids as text to find and name the lines.
+        return _read(path, name, names, lines, ids="str")
+    except _READ_ERRORS as error:
+        _fail(name, None, f"could not be read as CSV: {_reason(error)}")
+    if not isinstance(data.index, pd.RangeIndex):
+        # The first row had more fields than the header, so the reader made an index of it.
+        _fail_ragged(name, len(names), lines)
+        _fail(name, None, f"the first session row has more fields than the header ({len(names)})")
+    return data
 
 
-def _integer_ids(values: pd.Series, name: str, column: str) -> pd.Series:
+def _id_text(path: Path, name: str, names: list[str], column: str) -> pd.Series:
+    try:
+        return pd.read_csv(path, header=0, names=names, usecols=[column], dtype={column: "str"},
+                           keep_default_na=False, na_values=[], encoding="utf-8-sig")[column]
+    except _READ_ERRORS as error:
+        _fail(name, column, f"could not be read as CSV: {_reason(error)}")
+
+
+def _check_fields(data: pd.DataFrame, name: str, names: list[str], lines: _Lines) -> None:
+    # The reader pads a short row with empty fields, so only a row whose last field is
+    # empty can be short; the scan says which of those really are.
+    last = data[names[-1]]
+    if pd.api.types.is_numeric_dtype(last) or not (last.astype("str") == "").any():
+        return
+    if lines.starts() is not None:
+        _fail_ragged(name, len(names), lines)
+
+
+def _fail_ragged(name: str, n_fields: int, lines: _Lines) -> None:
+    starts, widths = lines.scan()
+    if starts is None:
+        return
+    bad = np.flatnonzero(widths != n_fields)
+    if len(bad):
+        first = bad[0]
+        raise JourneyDataError(
+            f"{name}: every row must have as many fields as the header ({n_fields}); "
+            f"{len(bad)} {'row does' if len(bad) == 1 else 'rows do'} not, e.g. line {starts[first]} has "
+            f"{widths[first]} ({_describe([int(n) for n in starts[bad[:_SHOWN]]], len(bad))})"
+        )
+
+
+def _fail_encoding(path: Path, name: str, error: UnicodeDecodeError) -> None:
+    """Stop on bytes that are not UTF-8, naming the lines (and column) where they are."""
+    found, column, total, header = [], None, 0, None
+    try:
+        handle = _open(path, "b")
+        if handle is not None:
+            with handle:
+                for number, raw in enumerate(handle, start=1):
+                    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                        raw = raw[3:]
+                    if header is None and raw.strip():
+                        header = _fields(raw.rstrip(b"\r\n"))
+                        header_line = number
+                    try:
+                        raw.decode("utf-8")
+                    except UnicodeDecodeError as bad:
+                        total += 1
+                        if not found and header is not None and number != header_line:
+                            column = _column_at(raw[:bad.start], header)
+                        if len(found) < _SHOWN:
+                            found.append(number)
+    except _READ_ERRORS:
+        pass
+    byte = error.object[error.start:error.start + 1].hex() if isinstance(error.object, bytes) else ""
+    problem = f"not UTF-8 text (invalid byte 0x{byte})" if byte else f"not UTF-8 text ({error.reason})"
+    at = f" ({_describe(found, total)})" if found else ""
+    where = f", column '{column}'" if column else ""
+    raise JourneyDataError(f"{name}{where}: {problem}; save the file as UTF-8{at}")
+
+
+def _fields(raw: bytes) -> list[str]:
+    try:
+        return next(csv.reader([raw.decode("utf-8", "replace")]), [])
+    except csv.Error:
+        return []
+
+
+def _column_at(prefix: bytes, header: list[str]):
+    """The header name of the field in which ``prefix`` (the start of a line) ends."""
+    index = max(len(_fields(prefix)) - 1, 0)
+    if index >= len(header):
+        return None
+    label = header[index].strip()
+    return label.lower() if label.lower() in REQUIRED_COLUMNS else label
+
+
+def _reason(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+# --- columns -------------------------------------------------------------------------
+
+
+def _integer_ids(values: pd.Series, name: str, column: str, lines: _Lines, text) -> pd.Series:
+    """Ids as int64: whole numbers from 0 up (``5``, ``+5``, `` 5 `` and ``5.0`` all read as 5)."""
     if pd.api.types.is_integer_dtype(values):
         numbers = values.to_numpy(dtype=np.int64)
         bad = np.flatnonzero(numbers < 0)
-    else:
-        text = values.astype("str").str.strip()
-        parsed = pd.to_numeric(text.where(text.str.fullmatch(r"[+-]?\d+")), errors="coerce")
-        bad = np.flatnonzero((parsed.isna() | (parsed < 0)).to_numpy())
-        numbers = parsed.fillna(0).to_numpy(dtype=np.int64) if not len(bad) else None
+        if len(bad):
+            examples = ", ".join(repr(str(v)) for v in values.iloc[bad[:3]])
+            _fail(name, column, f"{len(bad)} values are not non-negative integers (e.g. {examples})", bad, lines)
+        if not (numbers >= _EXACT).any():
+            return pd.Series(numbers, index=values.index, dtype=np.int64)
+        # The reader may have gone through floating point (when some id is written
+        # '5.0'), which is exact only below 2**53: check the large ids from the text.
+        values = text()
+
+    stripped = values.astype("str").str.strip()
+    plain = stripped.str.fullmatch(r"[+-]?[0-9]+").fillna(False).to_numpy(dtype=bool)
+    digits = stripped.str.lstrip("+-").str.lstrip("0")
+    negative = plain & stripped.str.startswith("-").to_numpy(dtype=bool) & (digits != "").to_numpy()
+    width = digits.str.len().to_numpy()
+    too_big = plain & ((width > len(_INT64_MAX)) | ((width == len(_INT64_MAX)) & (digits > _INT64_MAX).to_numpy()))
+    # Other spellings of a whole number ('5.0', '5e3') are accepted where floating point is exact.
+    spelled = stripped.str.fullmatch(r"\+?[0-9]*\.?[0-9]*([eE][+-]?[0-9]+)?").fillna(False).to_numpy(dtype=bool)
+    decimal = ~plain & spelled
+    other = pd.to_numeric(stripped.where(decimal), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    whole = decimal & np.isfinite(other) & (np.mod(other, 1) == 0) & (other >= 0) & (other < _EXACT)
+    bad = np.flatnonzero(~(plain | whole) | negative | too_big)
     if len(bad):
         examples = ", ".join(repr(str(v)) for v in values.iloc[bad[:3]])
-        _fail(name, column, f"{len(bad)} values are not non-negative integers (e.g. {examples})", bad)
+        problem = "are not non-negative integers"
+        if too_big[bad].all():
+            problem = f"are too large (the largest id is {_INT64_MAX})"
+        _fail(name, column, f"{len(bad)} values {problem} (e.g. {examples})", bad, lines)
+    numbers = np.zeros(len(values), dtype=np.int64)
+    numbers[whole] = other[whole].astype(np.int64)
+    numbers[plain] = pc.cast(pa.array(stripped[plain].str.lstrip("+"), from_pandas=True), pa.int64()).to_numpy(
+        zero_copy_only=False)
     return pd.Series(numbers, index=values.index, dtype=np.int64)
 
 
-def _plans(values: pd.Series, name: str, report: dict) -> pd.Series:
+def _plans(values: pd.Series, name: str, report: dict, lines: _Lines) -> pd.Series:
     stripped = values.str.strip()
     missing = np.flatnonzero((stripped == "").to_numpy())
     if len(missing):
-        _fail(name, PLAN, f"{len(missing)} sessions have no plan", missing)
+        _fail(name, PLAN, f"{len(missing)} sessions have no plan", missing, lines)
     changed = np.flatnonzero((stripped != values).to_numpy())
     if len(changed):
-        _repair(report, name, PLAN, "spaces around the plan name", "removed the spaces", changed)
+        _repair(report, name, PLAN, "spaces around the plan name", "removed the spaces", changed, lines)
     return stripped
 
 
 # Anything that is not a clean "Page-Page" join: spaces around a separator or at the
 # ends, a leading/trailing separator, or an empty segment.
-_UNTIDY = r"^[\s-]|[\s-]$|\s-|-\s|--"
+_UNTIDY = rf"^{_W}|{_W}$|^-|-$|{_W}-|-{_W}|--"
 
 
-def _journeys(values: pd.Series, name: str, report: dict) -> pd.Series:
-    # Arrow's regex engine: pandas' str.contains falls back to Python's re, 20x slower.
-    untidy = pd.Series(
-        pc.match_substring_regex(pa.array(values, type=pa.large_string()), _UNTIDY).to_numpy(zero_copy_only=False),
-        index=values.index,
-    )
+def _journeys(values: pd.Series, name: str, report: dict, lines: _Lines) -> pd.Series:
+    untidy = values.str.contains(_UNTIDY, regex=True)
     rows = np.flatnonzero(untidy.to_numpy())
     if not len(rows):
         return values
     fixed = (
         values[untidy]
-        .str.replace(r"\s*-\s*", "-", regex=True)
+        .str.replace(rf"{_W}*-{_W}*", "-", regex=True)
         .str.replace(r"-{2,}", "-", regex=True)
         .str.strip()
         .str.strip("-")
@@ -223,11 +484,11 @@ def _journeys(values: pd.Series, name: str, report: dict) -> pd.Series:
     changed = rows[(fixed != values[untidy]).to_numpy()]
     if len(changed):
         _repair(report, name, TARGET, "spaces around page names or empty page segments",
-                "removed them", changed)
+                "removed them", changed, lines)
     return out
 
 
-def _duplicates(data: pd.DataFrame, name: str, report: dict) -> pd.DataFrame:
+def _duplicates(data: pd.DataFrame, name: str, report: dict, lines: _Lines) -> pd.DataFrame:
     key = data.duplicated([USER, SESSION], keep=False).to_numpy()
     if not key.any():
         return data
@@ -237,14 +498,14 @@ def _duplicates(data: pd.DataFrame, name: str, report: dict) -> pd.DataFrame:
         rows = data.index[np.flatnonzero(conflicting)].to_numpy()
         first = data.loc[rows[0]]
         _fail(name, SESSION, f"{len(rows)} rows share a (user_id, session_id) with a different row "
-              f"(e.g. user {first[USER]}, session {first[SESSION]})", rows)
+              f"(e.g. user {first[USER]}, session {first[SESSION]})", rows, lines)
     rows = data.index[np.flatnonzero(exact)].to_numpy()
     _repair(report, name, SESSION, "row repeated exactly (same user_id and session_id)",
-            "dropped the repeats", rows)
+            "dropped the repeats", rows, lines, dropped=True)
     return data[~exact]
 
 
-def _one_plan_per_user(data: pd.DataFrame, name: str) -> None:
+def _one_plan_per_user(data: pd.DataFrame, name: str, lines: _Lines) -> None:
     plans_per_user = data.groupby(USER, sort=False)[PLAN].nunique()
     mixed = plans_per_user.index[plans_per_user.to_numpy() > 1]
     if len(mixed):
@@ -252,17 +513,10 @@ def _one_plan_per_user(data: pd.DataFrame, name: str) -> None:
         positions = data.index[rows].to_numpy()
         shown = ", ".join(str(u) for u in mixed[:5])
         _fail(name, PLAN, f"{len(mixed)} users have more than one plan (users {shown}); "
-              "each user is expected to have bought one plan", positions)
+              "each user is expected to have bought one plan", positions, lines)
 
 
-def _repair(report, name, column, problem, action, positions, warn=True) -> None:
-    positions = np.asarray(positions)
-    entry = {"column": column, "problem": problem, "action": action, "rows": int(len(positions)),
-             "lines": [int(p) + 2 for p in positions[:_SHOWN]]}
-    report["repairs"].append(entry)
-    if warn:
-        warnings.warn(f"{name}, column '{column}': {problem} in {len(positions)} rows: {action} "
-                      f"(lines {_lines(positions)})", JourneyDataWarning, stacklevel=3)
+# --- public helpers ------------------------------------------------------------------
 
 
 def load_report(data: pd.DataFrame) -> pd.DataFrame:
@@ -271,9 +525,10 @@ def load_report(data: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``column``, ``problem``, ``action``, ``rows`` and ``lines`` (the first
-        lines affected); empty when nothing needed repair or ``data`` was not loaded
-        by :func:`load_sessions`.
+        Columns ``column``, ``problem``, ``action``, ``rows`` (rows affected),
+        ``dropped`` (rows removed by the repair) and ``lines`` (the first lines
+        affected); empty when nothing needed repair or ``data`` was not loaded by
+        :func:`load_sessions`.
 
     Examples
     --------
@@ -282,8 +537,8 @@ def load_report(data: pd.DataFrame) -> pd.DataFrame:
     True
     """
     repairs = data.attrs.get("load_report", {}).get("repairs", [])
-    columns = ["column", "problem", "action", "rows", "lines"]
-    return pd.DataFrame([{k: r[k] for k in columns} for r in repairs], columns=columns)
+    columns = ["column", "problem", "action", "rows", "dropped", "lines"]
+    return pd.DataFrame([{k: r.get(k, 0) for k in columns} for r in repairs], columns=columns)
 
 
 def save_journeys(data, path) -> Path:
@@ -323,12 +578,20 @@ def save_journeys(data, path) -> Path:
     path = Path(os.fspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     ordered = data[list(REQUIRED_COLUMNS) + [c for c in data.columns if c not in REQUIRED_COLUMNS]]
+    # The writer quotes a value holding "\n" but not one holding a lone "\r", which
+    # readers take for a line break: then every text value is quoted.
+    text = [c for c in ordered.columns if not pd.api.types.is_numeric_dtype(ordered[c])]
+    lone_cr = any(ordered[c].astype("str").str.contains("\r", regex=False).any() for c in text)
+    options = {"index": False, "lineterminator": "\n", "encoding": "utf-8",
+               "quoting": csv.QUOTE_NONNUMERIC if lone_cr else csv.QUOTE_MINIMAL}
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    compression = "gzip" if path.suffix == ".gz" else None
     try:
-        # mtime=0 keeps gzip output byte-identical between runs.
-        options = {"method": "gzip", "mtime": 0} if compression else None
-        ordered.to_csv(temporary, index=False, lineterminator="\n", compression=options)
+        if path.suffix == ".gz":
+            # No file name and mtime 0 in the gzip header: the bytes depend on the data only.
+            with open(temporary, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as handle:
+                ordered.to_csv(handle, mode="wb", **options)
+        else:
+            ordered.to_csv(temporary, **options)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -1,0 +1,620 @@
+"""The bad-input corpus: every awkward file either loads with a documented repair and
+a warning that counts it, or stops with a JourneyDataError naming the file, the
+column, the problem and the first lines concerned.
+
+The files are generated in a temporary folder; none is committed. The last tests
+feed generated CSV text to ``load_sessions`` and check that it never fails in any
+other way, and that whatever loads satisfies the documented invariants.
+"""
+
+import gzip
+import signal
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import journey_utils as ju
+from tests import reference as ref
+from tests.agreement import sessions_frame
+
+HEADER = "user_id,session_id,subscription_type,user_journey"
+CLEAN = [(1, 10, "Annual", "Homepage-Log in-Pricing"), (1, 11, "Annual", "Pricing-Checkout"),
+         (2, 12, "Monthly", "Homepage")]
+
+
+def csv_text(rows, header=HEADER, newline="\n"):
+    return newline.join([header, *(",".join(str(v) for v in row) for row in rows)]) + newline
+
+
+def write(tmp_path, content, name="sessions.csv"):
+    path = tmp_path / name
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def load_quietly(path, **options):
+    """Load expecting no repair at all (a JourneyDataWarning fails the test)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ju.JourneyDataWarning)
+        return ju.load_sessions(path, **options)
+
+
+def assert_rows(data, rows):
+    assert list(data.columns[:4]) == ["user_id", "session_id", "subscription_type", "user_journey"]
+    assert data["user_id"].dtype == np.int64 and data["session_id"].dtype == np.int64
+    assert [tuple(r) for r in data.iloc[:, :4].itertuples(index=False, name=None)] == list(rows)
+
+
+def load_error(path, **options) -> str:
+    with pytest.raises(ju.JourneyDataError) as caught:
+        ju.load_sessions(path, **options)
+    assert isinstance(caught.value, ValueError)
+    message = str(caught.value)
+    assert message.startswith(str(path)), message
+    return message
+
+
+# --- accepted as they are -----------------------------------------------------------
+
+
+def test_clean_file_loads_without_warning(tmp_path):
+    data = load_quietly(write(tmp_path, csv_text(CLEAN)))
+    assert_rows(data, CLEAN)
+    report = data.attrs["load_report"]
+    assert report["rows_read"] == report["rows_kept"] == 3 and report["users"] == 2 and report["repairs"] == []
+
+
+def test_utf8_byte_order_mark(tmp_path):
+    path = write(tmp_path, b"\xef\xbb\xbf" + csv_text(CLEAN).encode())
+    assert_rows(load_quietly(path), CLEAN)
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["CRLF", "CR"])
+def test_windows_and_old_mac_line_endings(tmp_path, newline):
+    data = load_quietly(write(tmp_path, csv_text(CLEAN, newline=newline)))
+    assert_rows(data, CLEAN)
+    assert not data["user_journey"].str.contains("\r").any()
+
+
+def test_quoted_fields(tmp_path):
+    text = (HEADER + '\n"1","10","Annual","Homepage-Log in"\n2,11,"Plan, with comma","Say ""hi""-Pricing"\n'
+            '3,12,Annual,"Line\nbreak-Checkout"\n')
+    data = load_quietly(write(tmp_path, text))
+    assert_rows(data, [(1, 10, "Annual", "Homepage-Log in"), (2, 11, "Plan, with comma", 'Say "hi"-Pricing'),
+                       (3, 12, "Annual", "Line\nbreak-Checkout")])
+
+
+def test_extra_columns_are_kept_after_the_required_ones(tmp_path):
+    text = "channel,user_id,session_id,device,subscription_type,user_journey,note\n" \
+           "web,1,10,phone,Annual,Homepage,\nads,2,11,desktop,Monthly,Pricing,x\n"
+    data = load_quietly(write(tmp_path, text))
+    assert list(data.columns) == ["user_id", "session_id", "subscription_type", "user_journey", "channel", "device",
+                                  "note"]
+    assert data["channel"].tolist() == ["web", "ads"] and data["note"].tolist() == ["", "x"]
+    assert data["user_id"].tolist() == [1, 2]
+
+
+def test_header_names_differing_in_case_and_spaces(tmp_path):
+    header = " User_ID ,SESSION_ID, Subscription_Type,user_journey "
+    data = load_quietly(write(tmp_path, csv_text(CLEAN, header=header)))
+    assert_rows(data, CLEAN)
+
+
+def test_gzip_compressed_file(tmp_path):
+    path = write(tmp_path, gzip.compress(csv_text(CLEAN).encode()), name="sessions.csv.gz")
+    assert_rows(load_quietly(path), CLEAN)
+
+
+def test_blank_lines_are_skipped(tmp_path):
+    text = "\n" + HEADER + "\n\n1,10,Annual,Homepage-Log in-Pricing\n   \n1,11,Annual,Pricing-Checkout\n" \
+           "2,12,Monthly,Homepage\n\n\n"
+    assert_rows(load_quietly(write(tmp_path, text)), CLEAN)
+
+
+def test_spaces_around_ids_are_ignored(tmp_path):
+    data = load_quietly(write(tmp_path, HEADER + "\n 1 ,+10,Annual,Homepage\n"))
+    assert_rows(data, [(1, 10, "Annual", "Homepage")])
+
+
+def test_whole_numbers_written_as_decimals(tmp_path):
+    data = load_quietly(write(tmp_path, HEADER + "\n1.0,10,Annual,Homepage\n9007199254740993,1e1,Annual,Pricing\n"))
+    # Large ids stay exact even when another id needs floating point.
+    assert data["user_id"].tolist() == [1, 9007199254740993]
+    assert data["session_id"].tolist() == [10, 10]
+
+
+@pytest.mark.parametrize("pages", [["Über uns", "Kasse", "日本語のページ", "Café — menu", "🙂 emoji"]])
+def test_non_ascii_page_names(tmp_path, pages):
+    rows = [(1, 1, "Jährlich", "-".join(pages)), (2, 2, "Monatlich", pages[2])]
+    data = load_quietly(write(tmp_path, csv_text(rows)))
+    assert_rows(data, rows)
+    assert ju.page_count(data).to_dict() == ref.page_count([r[3] for r in rows])
+
+
+def test_names_that_look_like_missing_values_are_text(tmp_path):
+    rows = [(1, 1, "NA", "nan-None-NULL"), (2, 2, "null", "N/A-#N/A-NaN"), (3, 3, "None", "<NA>")]
+    data = load_quietly(write(tmp_path, csv_text(rows)))
+    assert_rows(data, rows)
+    assert ju.page_count(ju.preprocess(data), plan="NA").to_dict() == {"NULL": 1, "None": 1, "nan": 1}
+
+
+MARKUP = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "&lt;b&gt; & 'quotes'", "<b>bold</b>"]
+
+
+def test_markup_in_page_names_is_plain_text_through_every_metric(tmp_path):
+    journey = "Homepage-" + "-".join(MARKUP) + "-Checkout"
+    rows = [(1, 1, "Annual", journey), (2, 2, "<i>Plan</i>", MARKUP[1] + "-" + MARKUP[0])]
+    quoted = [(u, s, p, '"' + j.replace('"', '""') + '"') for u, s, p, j in rows]
+    data = load_quietly(write(tmp_path, csv_text(quoted)))
+    assert_rows(data, rows)
+    journeys = ju.preprocess(data)
+    assert journeys["user_journey"].tolist() == [journey, rows[1][3]]
+    expected = [journey, rows[1][3]]
+    assert ju.page_count(journeys).to_dict() == ref.page_count(expected)
+    assert ju.page_presence(journeys).to_dict() == ref.page_presence(expected)
+    assert ju.page_destinations(journeys, MARKUP[0]).to_dict() == ref.page_destinations(expected, MARKUP[0])
+    assert ju.page_sequences(journeys, n=2).to_dict() == ref.page_sequences(expected, n=2)
+    transitions = ju.page_transitions(journeys)
+    assert {(p, q): c for p, q, c in transitions.itertuples(index=False)} == ref.page_transitions(expected)
+    assert ju.page_count(journeys, plan="<i>Plan</i>").index.tolist() == sorted(MARKUP[:2])
+
+
+def test_ten_thousand_page_journey(tmp_path):
+    pages = [f"Page {i % 7}" for i in range(10_000)]
+    rows = [(1, 1, "Annual", "-".join(pages)), (2, 2, "Annual", "Homepage")]
+    data = load_quietly(write(tmp_path, csv_text(rows)))
+    assert_rows(data, rows)
+    assert ju.journey_lengths(data).tolist() == [10_000, 1]
+    journeys = ju.preprocess(data)
+    grouped = ref.preprocess(rows)
+    assert ju.page_sequences(journeys, n=4).to_dict() == ref.page_sequences(ref.journeys_for_plan(grouped), n=4)
+
+
+def test_very_long_journey_with_a_repair_still_names_the_line(tmp_path):
+    # Longer than the csv module's default field limit, after a blank line.
+    journey = "-".join(["Log in"] * 30_000)
+    text = HEADER + f"\n\n1,1,Annual,{journey}\n1,2, Annual,Homepage\n"
+    data, [message] = repaired(write(tmp_path, text))
+    assert "(line 4)" in message and ju.journey_lengths(data).tolist() == [30_000, 1]
+
+
+def test_user_with_two_thousand_sessions(tmp_path):
+    rng = np.random.default_rng(7)
+    ids = rng.permutation(np.arange(100, 2100))
+    rows = [(5, int(s), "Quarterly", f"P{int(s) % 5}-Checkout" if s % 3 else "Homepage") for s in ids]
+    rows.append((6, 1, "Annual", "Homepage"))
+    data = load_quietly(write(tmp_path, csv_text(rows)))
+    journeys = ju.preprocess(data, sessions=1500, count_from="last")
+    want = ref.preprocess(rows, sessions=1500, count_from="last")
+    assert journeys.loc[journeys["user_id"] == 5, "user_journey"].item() == want[5][1]
+    assert journeys["n_sessions"].tolist() == [1500, 1]
+
+
+def test_plan_with_one_buyer(tmp_path):
+    rows = CLEAN + [(3, 13, "Lifetime", "Pricing-Checkout-Checkout")]
+    data = load_quietly(write(tmp_path, csv_text(rows)))
+    journeys = ju.preprocess(data)
+    assert ju.page_count(journeys, plan="Lifetime").to_dict() == {"Pricing": 1, "Checkout": 1}
+    assert ju.page_presence(journeys, plan="Lifetime", normalize=True).to_dict() == {"Checkout": 1.0, "Pricing": 1.0}
+    assert ju.page_sequences(journeys, n=2, plan="Lifetime").to_dict() == {"Pricing-Checkout": 1}
+    assert ju.journey_length(journeys, plan="Lifetime") == 2.0
+
+
+# --- repaired, with a warning that counts the repair ----------------------------------
+
+
+def repaired(path, **options):
+    with pytest.warns(ju.JourneyDataWarning) as caught:
+        data = ju.load_sessions(path, **options)
+    return data, [str(w.message) for w in caught if issubclass(w.category, ju.JourneyDataWarning)]
+
+
+def test_empty_segments_and_spaces_around_page_names(tmp_path):
+    text = HEADER + "\n1,1,Annual,Homepage--Pricing\n1,2,Annual,-Log in-\n1,3,Annual, Homepage - Log in \n" \
+                    "2,4,Annual,Homepage-Pricing\n2,5,Annual,Homepage -\u00a0Checkout\n"
+    data, messages = repaired(write(tmp_path, text))
+    assert data["user_journey"].tolist() == ["Homepage-Pricing", "Log in", "Homepage-Log in", "Homepage-Pricing",
+                                             "Homepage-Checkout"]
+    [message] = messages
+    assert "column 'user_journey'" in message and "in 4 rows" in message and "lines 2, 3, 4, 6" in message
+    [repair] = data.attrs["load_report"]["repairs"]
+    assert repair["rows"] == 4 and repair["lines"] == [2, 3, 4, 6] and repair["dropped"] == 0
+    report = ju.load_report(data)
+    assert report["rows"].tolist() == [4] and report["column"].tolist() == ["user_journey"]
+
+
+def test_spaces_around_plan_names(tmp_path):
+    data, [message] = repaired(write(tmp_path, HEADER + "\n1,1, Annual ,A\n1,2,Annual,B\n2,3,\tMonthly,C\n"))
+    assert data["subscription_type"].tolist() == ["Annual", "Annual", "Monthly"]
+    assert "column 'subscription_type'" in message and "in 2 rows" in message and "lines 2, 4" in message
+
+
+@pytest.mark.parametrize("journey", ["", "-", " - ", "--"])
+def test_empty_journey_dropped_or_kept(tmp_path, journey):
+    path = write(tmp_path, HEADER + f"\n1,1,Annual,A\n1,2,Annual,{journey}\n2,3,Monthly,B\n")
+    data, messages = repaired(path)
+    assert data["user_journey"].tolist() == ["A", "B"]
+    assert any("empty journey in 1 rows: dropped the session (line 3)" in m for m in messages)
+    assert data.attrs["load_report"]["rows_read"] == 3 and data.attrs["load_report"]["rows_kept"] == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ju.JourneyDataWarning)
+        kept = ju.load_sessions(path, empty_journeys="keep")
+    assert kept["user_journey"].tolist() == ["A", "", "B"]
+    assert ju.journey_lengths(kept).tolist() == [1, 0, 1]
+
+
+def test_exact_duplicate_rows_are_dropped(tmp_path):
+    text = HEADER + "\n1,1,Annual,A-B\n1,2,Annual,C\n1,1,Annual,A-B\n1,1,Annual,A-B\n"
+    data, [message] = repaired(write(tmp_path, text))
+    assert_rows(data, [(1, 1, "Annual", "A-B"), (1, 2, "Annual", "C")])
+    assert "column 'session_id'" in message and "in 2 rows" in message and "lines 4, 5" in message
+    assert data.attrs["load_report"]["repairs"][0]["dropped"] == 2
+
+
+def test_repair_lines_count_blank_lines_and_multiline_values(tmp_path):
+    text = HEADER + '\n\n1,1,Annual,"A\nB"\n\n\n1,2, Annual,C\n'
+    data, [message] = repaired(write(tmp_path, text))
+    assert "(line 7)" in message
+    assert data.attrs["load_report"]["repairs"][0]["lines"] == [7]
+
+
+def test_many_repairs_show_the_first_ten_lines(tmp_path):
+    rows = [(i, i, " Annual", "A") for i in range(25)]
+    data, [message] = repaired(write(tmp_path, csv_text(rows)))
+    assert "in 25 rows" in message and "lines 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 15 more" in message
+    assert data.attrs["load_report"]["repairs"][0]["lines"] == list(range(2, 12))
+
+
+# --- stopped, naming file, column, problem and lines --------------------------------
+
+
+def test_missing_file(tmp_path):
+    assert "file not found" in load_error(tmp_path / "nowhere.csv")
+
+
+def test_directory(tmp_path):
+    folder = tmp_path / "a_folder.csv"
+    folder.mkdir()
+    assert "not a file" in load_error(folder)
+
+
+def test_empty_file(tmp_path):
+    message = load_error(write(tmp_path, ""))
+    assert "the file is empty" in message and "user_id, session_id, subscription_type, user_journey" in message
+
+
+def test_only_blank_lines(tmp_path):
+    assert "no header line" in load_error(write(tmp_path, "\n\n\n"))
+
+
+def test_header_only(tmp_path):
+    assert "header but no session rows" in load_error(write(tmp_path, HEADER + "\n"))
+    assert "header but no session rows" in load_error(write(tmp_path, HEADER, name="no_newline.csv"))
+
+
+@pytest.mark.parametrize("column", ["user_id", "session_id", "subscription_type", "user_journey"])
+def test_missing_required_column(tmp_path, column):
+    header = HEADER.replace(column, "something_else")
+    message = load_error(write(tmp_path, csv_text(CLEAN, header=header)))
+    assert f"column '{column}'" in message and "not found" in message and "'something_else'" in message
+
+
+def test_required_column_twice(tmp_path):
+    header = "user_id,session_id,subscription_type,user_journey,User_Id"
+    message = load_error(write(tmp_path, csv_text([(1, 1, "A", "B", 2)], header=header)))
+    assert "column 'user_id'" in message and "more than once" in message
+
+
+def test_missing_plan(tmp_path):
+    message = load_error(write(tmp_path, HEADER + "\n1,1,Annual,A\n2,2,,B\n3,3,  ,C\n"))
+    assert "column 'subscription_type'" in message and "2 sessions have no plan" in message
+    assert "(lines 3, 4)" in message
+
+
+@pytest.mark.parametrize("column, value", [("user_id", "abc"), ("user_id", "1.5"), ("session_id", ""),
+                                           ("session_id", "NaN"), ("user_id", "0x1F"), ("user_id", "١٢"),
+                                           ("session_id", "1,000")])
+def test_non_integer_ids(tmp_path, column, value):
+    row = {"user_id": "1", "session_id": "2", "subscription_type": "Annual", "user_journey": "A"}
+    row[column] = f'"{value}"'
+    text = HEADER + "\n3,3,Annual,A\n" + ",".join(row.values()) + "\n"
+    message = load_error(write(tmp_path, text))
+    assert f"column '{column}'" in message and "not non-negative integers" in message
+    assert repr(value) in message and "(line 3)" in message
+
+
+def test_negative_ids(tmp_path):
+    message = load_error(write(tmp_path, HEADER + "\n1,1,Annual,A\n1,-2,Annual,A\n3,4,Annual,B\n1,-5,Annual,C\n"))
+    assert "column 'session_id'" in message and "2 values are not non-negative integers" in message
+    assert "'-2', '-5'" in message and "(lines 3, 5)" in message
+
+
+def test_ids_too_large(tmp_path):
+    message = load_error(write(tmp_path, HEADER + "\n1,1,Annual,A\n99999999999999999999,2,Annual,A\n"))
+    assert "column 'user_id'" in message and "too large" in message and "(line 3)" in message
+
+
+def test_conflicting_duplicate_sessions(tmp_path):
+    text = HEADER + "\n1,1,Annual,A-B\n1,2,Annual,C\n1,1,Annual,A-C\n"
+    message = load_error(write(tmp_path, text))
+    assert "column 'session_id'" in message and "share a (user_id, session_id)" in message
+    assert "user 1, session 1" in message and "(lines 2, 4)" in message
+
+
+def test_user_with_two_plans(tmp_path):
+    text = HEADER + "\n7,1,Annual,A\n8,2,Monthly,B\n7,3,Monthly,C\n"
+    message = load_error(write(tmp_path, text))
+    assert "column 'subscription_type'" in message and "1 users have more than one plan (users 7)" in message
+    assert "(lines 2, 4)" in message
+
+
+def test_error_lines_count_blank_lines_and_multiline_values(tmp_path):
+    text = "\n" + HEADER + '\n1,1,Annual,"A\nB"\n\n2,2,,C\n'
+    message = load_error(write(tmp_path, text))
+    assert "column 'subscription_type'" in message and "(line 6)" in message
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_text_that_is_not_utf8(tmp_path, encoding):
+    text = HEADER + "\n1,1,Annual,Homepage\n2,2,Monthly,Über uns-Café\n3,3,Annual,Homepage\n4,4,Annual,Kassé\n"
+    message = load_error(write(tmp_path, text.encode(encoding)))
+    assert "not UTF-8" in message and "column 'user_journey'" in message and "(lines 3, 5)" in message
+
+
+def test_bad_byte_in_header(tmp_path):
+    message = load_error(write(tmp_path, b"user_id,session_id,subscription_type,user_journey\xff\n1,1,A,B\n"))
+    assert "not UTF-8" in message and "(line 1)" in message
+
+
+def test_utf16_file(tmp_path):
+    message = load_error(write(tmp_path, csv_text(CLEAN).encode("utf-16")))
+    assert "not UTF-8" in message
+
+
+@pytest.mark.parametrize("row, width", [("2,2,Monthly,B,extra", 5), ("2,2,Monthly", 3), ("2", 1)])
+def test_ragged_rows(tmp_path, row, width):
+    for first in (True, False):
+        body = [row, "1,1,Annual,A"] if first else ["1,1,Annual,A", "3,3,Annual,C", row]
+        path = write(tmp_path, HEADER + "\n" + "\n".join(body) + "\n", name=f"ragged_{first}.csv")
+        message = load_error(path)
+        line = 2 if first else 4
+        assert f"as many fields as the header (4)" in message and f"line {line} has {width}" in message
+        assert f"(line {line})" in message
+
+
+def test_ragged_rows_counted(tmp_path):
+    body = ["1,1,Annual,A", "2,2,Monthly", "", "3,3,Annual", "4,4,Annual,B"]
+    message = load_error(write(tmp_path, HEADER + "\n" + "\n".join(body) + "\n"))
+    assert "2 rows do not" in message and "(lines 3, 5)" in message
+
+
+def test_unclosed_quote(tmp_path):
+    message = load_error(write(tmp_path, HEADER + '\n1,1,Annual,"Homepage\n2,2,Monthly,B\n'))
+    assert "could not be parsed as CSV" in message
+
+
+@pytest.mark.parametrize("content", [b"not gzip at all", gzip.compress(csv_text(CLEAN).encode())[:40],
+                                     gzip.compress(csv_text(CLEAN).encode())[:10] + b"\x00" * 30])
+def test_corrupt_gzip(tmp_path, content):
+    load_error(write(tmp_path, content, name="sessions.csv.gz"))
+
+
+def test_bad_argument():
+    with pytest.raises(ValueError, match="empty_journeys must be 'drop' or 'keep'; found 'delete'"):
+        ju.load_sessions("anything.csv", empty_journeys="delete")
+
+
+# --- never crash: generated files -------------------------------------------------------
+
+
+@contextmanager
+def time_limit(seconds):
+    """Fail instead of hanging (Unix only; elsewhere no limit)."""
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeoutError(f"load_sessions took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def assert_invariants(data, empty_journeys):
+    """What load_sessions promises about anything it returns."""
+    assert list(data.columns[:4]) == ["user_id", "session_id", "subscription_type", "user_journey"]
+    assert isinstance(data.index, pd.RangeIndex) and len(data) > 0
+    for column in ("user_id", "session_id"):
+        assert data[column].dtype == np.int64 and (data[column] >= 0).all()
+    plans = data["subscription_type"].tolist()
+    assert all(isinstance(p, str) and p and p == p.strip() for p in plans)
+    for journey in data["user_journey"].tolist():
+        assert isinstance(journey, str)
+        if empty_journeys == "drop":
+            assert journey != ""
+        for page in ref.split_journey(journey):
+            assert page and page == page.strip() and "-" not in page
+    assert not data.duplicated(["user_id", "session_id"]).any()
+    assert (data.groupby("user_id")["subscription_type"].nunique() == 1).all()
+    report = data.attrs["load_report"]
+    assert report["rows_kept"] == len(data) and report["users"] == data["user_id"].nunique()
+    assert report["rows_read"] - sum(r["dropped"] for r in report["repairs"]) == report["rows_kept"]
+    # Loaded data flows through the library.
+    ju.page_count(ju.preprocess(data))
+
+
+def fuzz_load(path):
+    for empty_journeys in ("drop", "keep"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with time_limit(30):
+                try:
+                    data = ju.load_sessions(path, empty_journeys=empty_journeys)
+                except ju.JourneyDataError as error:
+                    assert str(error).startswith(str(path))
+                    continue
+        assert_invariants(data, empty_journeys)
+
+
+REQUIRED = ["user_id", "session_id", "subscription_type", "user_journey"]
+pieces = st.sampled_from(["Homepage", "Log in", "Pricing", "Über", "日本", "<b>", " ", "-", "--", " - ", "", ",",
+                          '"', "'", "\n", "\r\n", "\r", "\t", "\u00a0", "\x00", "\ufeff", "0", "-1", "1.5", "1e3", "NaN",
+                          "99999999999999999999", "Annual", " Monthly "])
+
+
+def rarely(one_in):
+    # Hypothesis favours the ends of a range, so the rare case sits in the middle of it.
+    return st.integers(0, one_in - 1).map(lambda i: i == one_in // 2)
+
+
+@st.composite
+def header_names(draw):
+    names = [n if draw(rarely(2)) else draw(st.sampled_from([n.upper(), f" {n} ", n.title()])) for n in REQUIRED]
+    if draw(rarely(4)):
+        names += draw(st.lists(st.sampled_from(["extra", "user_id", "", "Extra", "x.1", "x", '"q"']), max_size=2))
+    if draw(st.booleans()):
+        names = draw(st.permutations(names))
+    if draw(rarely(20)):
+        names.pop(draw(st.integers(0, len(names) - 1)))
+    return names
+
+
+def chaos():
+    return st.one_of(st.text(max_size=6), st.lists(pieces, max_size=4).map("".join))
+
+
+@st.composite
+def value_for(draw, kind):
+    """Mostly plausible values for a column, sometimes odd ones."""
+    if draw(rarely(12)):
+        return draw(chaos())
+    if kind in ("user_id", "session_id"):
+        if draw(rarely(10)):
+            return draw(st.sampled_from([" 3", "+4", "2.0", "-1", "", "x", "1e1"]))
+        return str(draw(st.integers(0, 5)))
+    if kind == "subscription_type":
+        if draw(rarely(10)):
+            return draw(st.sampled_from([" Annual", "", "Plan B", "Annual "]))
+        return draw(st.sampled_from(["Annual", "Monthly", "Quarterly"]))
+    if kind == "user_journey":
+        pages = st.sampled_from(["Homepage", "Log in", "Pricing", "", " Checkout ", "<b>", "Über"])
+        return "-".join(draw(st.lists(pages, max_size=4)))
+    return draw(st.sampled_from(["web", "", "1"]))
+
+
+@st.composite
+def field(draw, kind):
+    value = draw(value_for(kind))
+    if draw(rarely(30)):
+        return '"' + value  # possibly unbalanced
+    if draw(rarely(4)) or any(c in value for c in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+@st.composite
+def csv_files(draw):
+    names = draw(header_names())
+    kinds = [n.strip().lower() for n in names]
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    lines = [",".join(names)]
+    for _ in range(draw(st.integers(0, 6))):
+        row = [draw(field(kind)) for kind in kinds]
+        if draw(rarely(40)):
+            row = row[:-1]
+        elif draw(rarely(40)):
+            row.append(draw(field("extra")))
+        lines.append(",".join(row))
+    if draw(rarely(4)):
+        lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(["", " ", "\t"])))
+    text = newline.join(lines) + draw(st.sampled_from(["", newline, newline * 2]))
+    data = text.encode("utf-8", "surrogatepass")
+    if draw(rarely(5)):
+        data = b"\xef\xbb\xbf" + data
+    if draw(rarely(8)) and data:
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + draw(st.binary(min_size=1, max_size=3)) + data[at:]
+    return data, draw(rarely(6))
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(generated=csv_files(), number=st.integers(0, 10**9))
+def test_generated_files_load_or_raise_journey_data_error(tmp_path, generated, number):
+    content, compress = generated
+    name = f"fuzz-{number}.csv" + (".gz" if compress else "")
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content) if compress else content)
+    fuzz_load(path)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(content=st.binary(max_size=200), number=st.integers(0, 10**9))
+def test_random_bytes_load_or_raise_journey_data_error(tmp_path, content, number):
+    path = tmp_path / f"bytes-{number}.csv"
+    path.write_bytes(HEADER.encode() + b"\n" + content)
+    fuzz_load(path)
+
+
+# --- the loader against an independent oracle on valid-ish files ------------------------
+
+
+good_page = st.sampled_from(["Homepage", "Log in", "Pricing", "Über uns", "日本", "<b>x</b>", 'say "hi"', "a,b"])
+
+
+@st.composite
+def formatted_sessions(draw):
+    """Valid sessions written with random but legal formatting, and the rows they mean."""
+    rows, seen = [], set()
+    for user in draw(st.lists(st.integers(0, 10**12), min_size=1, max_size=5, unique=True)):
+        plan = draw(st.sampled_from(["Annual", "Monthly", "Plan B", "Jährlich"]))
+        for _ in range(draw(st.integers(1, 4))):
+            session = draw(st.integers(0, 10**12).filter(lambda s: s not in seen))
+            seen.add(session)
+            rows.append((user, session, plan, draw(st.lists(good_page, min_size=1, max_size=5))))
+    header = [draw(st.sampled_from([n, n.upper(), f" {n} "])) for n in REQUIRED]
+    extra = draw(st.booleans())
+    if extra:
+        header.insert(draw(st.integers(0, 4)), "channel")
+    lines = []
+    for user, session, plan, pages in rows:
+        # Spaces around pages and empty segments are repaired; quoting is legal.
+        separators = [draw(st.sampled_from(["-", " - ", "--", "- ", " -", "-\t", "-  -"])) for _ in pages[1:]]
+        joined = pages[0] + "".join(sep + page for sep, page in zip(separators, pages[1:]))
+        joined = draw(st.sampled_from(["", " ", "-", " -"])) + joined + draw(st.sampled_from(["", " ", "-", "- "]))
+        fields = {"user_id": str(user), "session_id": str(session), "subscription_type": plan, "user_journey": joined}
+        values = [fields[n.strip().lower()] if n != "channel" else "web" for n in header]
+        lines.append(",".join('"' + v.replace('"', '""') + '"' if (draw(st.booleans()) or any(c in v for c in ',"'))
+                              else v for v in values))
+    order = draw(st.permutations(range(len(lines))))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    text = newline.join([",".join(header)] + [lines[i] for i in order]) + newline
+    expected = [(u, s, p, "-".join(pages)) for u, s, p, pages in (rows[i] for i in order)]
+    return text, expected, extra
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(generated=formatted_sessions(), number=st.integers(0, 10**9))
+def test_formatted_files_load_to_the_rows_they_mean(tmp_path, generated, number):
+    text, expected, extra = generated
+    path = tmp_path / f"formatted-{number}.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ju.JourneyDataWarning)
+        data = ju.load_sessions(path)
+    assert_rows(data, expected)
+    assert ("channel" in data.columns) == extra
+    pd.testing.assert_frame_equal(ju.preprocess(data), ju.preprocess(sessions_frame(expected)))
