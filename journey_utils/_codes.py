@@ -156,13 +156,14 @@ _cache: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _arrow(journeys: pd.Series) -> pa.Array:
+def _arrow(journeys: pd.Series):
+    """The column as Arrow, without copying (a chunked array stays chunked)."""
     try:
         array = pa.array(journeys, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         raise TypeError(f"journeys must be strings: {error}") from None
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+    if isinstance(array, pa.ChunkedArray) and array.num_chunks == 1:
+        array = array.chunk(0)
     if pa.types.is_null(array.type):
         return pa.array([None] * len(array), type=pa.large_string())
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
@@ -170,8 +171,14 @@ def _arrow(journeys: pd.Series) -> pa.Array:
     return array
 
 
-def _identity(array: pa.Array) -> tuple:
+def _identity(array) -> tuple:
+    if isinstance(array, pa.ChunkedArray):
+        return tuple(_identity(chunk) for chunk in array.chunks)
     return (str(array.type), len(array), array.offset, tuple(b.address if b else 0 for b in array.buffers()))
+
+
+def _contiguous(array) -> pa.Array:
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _remember(array: pa.Array, coded: CodedJourneys, rows: np.ndarray | None = None) -> None:
@@ -223,7 +230,7 @@ def distinct(journeys) -> tuple[pa.Array, np.ndarray]:
     Remembered like encodings, so that validating a column's distinct strings
     (as ``load_sessions`` does) and encoding it later hash the strings once.
     """
-    array = journeys if isinstance(journeys, pa.Array) else _arrow(journeys)
+    array = journeys if isinstance(journeys, (pa.Array, pa.ChunkedArray)) else _arrow(journeys)
     key = _identity(array)
     with _cache_lock:
         hit = _distinct_cache.get(key)
@@ -231,7 +238,7 @@ def distinct(journeys) -> tuple[pa.Array, np.ndarray]:
         return hit[1], hit[2]
     if array.null_count:
         raise ValueError(f"{array.null_count} journeys are missing; load data with load_sessions")
-    encoded = pc.dictionary_encode(array)
+    encoded = pc.dictionary_encode(_contiguous(array))
     strings, rows = encoded.dictionary, _readonly(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64))
     with _cache_lock:
         _distinct_cache[key] = (array, strings, rows)
@@ -243,7 +250,7 @@ def distinct(journeys) -> tuple[pa.Array, np.ndarray]:
 def _encode(array: pa.Array) -> tuple[CodedJourneys, np.ndarray]:
     """Codes of each distinct journey string, and which distinct string each row holds."""
     if array.null_count:
-        rows = np.flatnonzero(pc.is_null(array).to_numpy(zero_copy_only=False))
+        rows = np.flatnonzero(pc.is_null(_contiguous(array)).to_numpy(zero_copy_only=False))
         raise ValueError(
             f"{array.null_count} journeys are missing (row positions {_first(rows)}); "
             "load data with load_sessions, which reports or repairs them"
@@ -344,6 +351,22 @@ def run_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return sorted_values, np.empty(0, np.int64)
     starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
     return sorted_values[starts], np.diff(np.r_[starts, len(sorted_values)])
+
+
+def time_order(users: np.ndarray, sessions: np.ndarray) -> np.ndarray:
+    """Row positions sorted by user, then session (stable)."""
+    if len(users) == 0:
+        return np.empty(0, dtype=np.int64)
+    if users.dtype.kind in "iu" and sessions.dtype.kind in "iu":
+        low_user, low_session = int(users.min()), int(sessions.min())
+        span = int(sessions.max()) - low_session + 1
+        if (int(users.max()) - low_user + 1) * span < 2**63:
+            # One integer key sorts faster than lexsort, and sorted input needs no sort.
+            key = (users.astype(np.int64) - low_user) * span + (sessions.astype(np.int64) - low_session)
+            if np.all(key[1:] >= key[:-1]):
+                return np.arange(len(key), dtype=np.int64)
+            return np.argsort(key, kind="stable")
+    return np.lexsort((sessions, users))
 
 
 def _first(rows: np.ndarray, limit: int = 10) -> str:

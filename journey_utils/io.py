@@ -27,6 +27,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from journey_utils import _codes
 
 __all__ = ["JourneyDataError", "JourneyDataWarning", "load_sessions", "save_journeys", "load_report", "REQUIRED_COLUMNS"]
 
@@ -302,7 +305,46 @@ def _header(path: Path, name: str) -> list[str]:
     return names
 
 
+def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
+    """The common case, a clean four-column file, read by Arrow's multi-threaded parser.
+
+    Anything unusual (a ragged row, an id that is not a plain integer, bytes that
+    are not UTF-8, extra columns whose types pandas would infer differently) makes
+    it give up, and the careful reader below runs instead and explains the problem.
+    """
+    if sorted(names) != sorted(REQUIRED_COLUMNS):
+        return None
+    types = {column: pa.large_string() for column in REQUIRED_COLUMNS}
+    try:
+        table = pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(column_types=types, null_values=[], strings_can_be_null=False,
+                                                  quoted_strings_can_be_null=False),
+        )
+        # Ids are read as text and must be plain digits: Arrow's own integer parser
+        # would also accept spellings such as hexadecimal.
+        for column in (USER, SESSION):
+            ids = table[column]
+            if not pc.all(pc.match_substring_regex(ids, r"^[0-9]{1,18}$")).as_py():
+                return None
+            table = table.set_column(table.schema.get_field_index(column), column, pc.cast(ids, pa.int64()))
+        # A line break inside a value (or a quote left open to the end of the file)
+        # deserves the careful reader's judgement.
+        for column in (PLAN, TARGET):
+            if pc.any(pc.match_substring_regex(table[column], "[\r\n]")).as_py():
+                return None
+    except (pa.ArrowException, *_READ_ERRORS):
+        return None
+    return table.to_pandas()
+
+
 def _read(path: Path, name: str, names: list[str], lines: _Lines, ids: str = "int64") -> pd.DataFrame:
+    if ids == "int64":
+        fast = _read_fast(path, names)
+        if fast is not None:
+            return fast
     dtype = {USER: ids, SESSION: ids, PLAN: "str", TARGET: "str"}
     try:
         data = pd.read_csv(path, header=0, names=names, dtype=dtype, keep_default_na=False, na_values=[],
@@ -451,14 +493,19 @@ def _integer_ids(values: pd.Series, name: str, column: str, lines: _Lines, text)
 
 
 def _plans(values: pd.Series, name: str, report: dict, lines: _Lines) -> pd.Series:
-    stripped = values.str.strip()
-    missing = np.flatnonzero((stripped == "").to_numpy())
+    # A handful of plan names repeat over every row: check each distinct name once.
+    codes, names = pd.factorize(values)
+    names = pd.Series(names, dtype="str")
+    stripped = names.str.strip()
+    missing = np.flatnonzero((stripped == "").to_numpy()[codes])
     if len(missing):
         _fail(name, PLAN, f"{len(missing)} sessions have no plan", missing, lines)
-    changed = np.flatnonzero((stripped != values).to_numpy())
-    if len(changed):
-        _repair(report, name, PLAN, "spaces around the plan name", "removed the spaces", changed, lines)
-    return stripped
+    untidy = (stripped != names).to_numpy()
+    if not untidy.any():
+        return values
+    changed = np.flatnonzero(untidy[codes])
+    _repair(report, name, PLAN, "spaces around the plan name", "removed the spaces", changed, lines)
+    return values.str.strip()
 
 
 # Anything that is not a clean "Page-Page" join: spaces around a separator or at the
@@ -467,10 +514,14 @@ _UNTIDY = rf"^{_W}|{_W}$|^-|-$|{_W}-|-{_W}|--"
 
 
 def _journeys(values: pd.Series, name: str, report: dict, lines: _Lines) -> pd.Series:
-    untidy = values.str.contains(_UNTIDY, regex=True)
-    rows = np.flatnonzero(untidy.to_numpy())
-    if not len(rows):
+    # Sessions repeat ("Log in-Log in"): check each distinct string once. The distinct
+    # strings are remembered, so preprocessing later does not hash them again.
+    strings, row_string = _codes.distinct(values)
+    untidy_string = pc.match_substring_regex(strings, _UNTIDY).to_numpy(zero_copy_only=False)
+    if not untidy_string.any():
         return values
+    untidy = pd.Series(untidy_string[row_string], index=values.index)
+    rows = np.flatnonzero(untidy.to_numpy())
     fixed = (
         values[untidy]
         .str.replace(rf"{_W}*-{_W}*", "-", regex=True)
@@ -489,9 +540,12 @@ def _journeys(values: pd.Series, name: str, report: dict, lines: _Lines) -> pd.S
 
 
 def _duplicates(data: pd.DataFrame, name: str, report: dict, lines: _Lines) -> pd.DataFrame:
-    key = data.duplicated([USER, SESSION], keep=False).to_numpy()
-    if not key.any():
+    users, sessions = data[USER].to_numpy(), data[SESSION].to_numpy()
+    order = _codes.time_order(users, sessions)
+    users, sessions = users[order], sessions[order]
+    if not ((users[1:] == users[:-1]) & (sessions[1:] == sessions[:-1])).any():
         return data
+    key = data.duplicated([USER, SESSION], keep=False).to_numpy()
     exact = data.duplicated(keep="first").to_numpy()
     conflicting = key & ~data.duplicated(keep=False).to_numpy()
     if conflicting.any():
@@ -506,6 +560,12 @@ def _duplicates(data: pd.DataFrame, name: str, report: dict, lines: _Lines) -> p
 
 
 def _one_plan_per_user(data: pd.DataFrame, name: str, lines: _Lines) -> None:
+    users = data[USER].to_numpy()
+    order = _codes.time_order(users, data[SESSION].to_numpy())
+    plans = pd.factorize(data[PLAN])[0][order]
+    users = users[order]
+    if not ((users[1:] == users[:-1]) & (plans[1:] != plans[:-1])).any():
+        return
     plans_per_user = data.groupby(USER, sort=False)[PLAN].nunique()
     mixed = plans_per_user.index[plans_per_user.to_numpy() > 1]
     if len(mixed):

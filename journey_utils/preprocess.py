@@ -174,7 +174,7 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
         raise ValueError(f"{function}: count_from must be 'first' or 'last'; found {count_from!r}")
 
     users = data[group_column].to_numpy()
-    order = _time_order(users, data[order_column].to_numpy())
+    order = _codes.time_order(users, data[order_column].to_numpy())
     sorted_users = users[order]
     starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]]) if len(order) else np.empty(0, np.int64)
     sizes = np.diff(np.r_[starts, len(order)])
@@ -197,22 +197,6 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
     out[order_column] = data[order_column].to_numpy()[last_rows]
     out["n_sessions"] = sizes.astype(np.int64)
     return out, coded
-
-
-def _time_order(users: np.ndarray, sessions: np.ndarray) -> np.ndarray:
-    """Row positions sorted by user, then session (stable)."""
-    if len(users) == 0:
-        return np.empty(0, dtype=np.int64)
-    if users.dtype.kind in "iu" and sessions.dtype.kind in "iu":
-        low_user, low_session = int(users.min()), int(sessions.min())
-        span = int(sessions.max()) - low_session + 1
-        if (int(users.max()) - low_user + 1) * span < 2**63:
-            # One integer key sorts faster than lexsort, and sorted input needs no sort.
-            key = (users.astype(np.int64) - low_user) * span + (sessions.astype(np.int64) - low_session)
-            if np.all(key[1:] >= key[:-1]):
-                return np.arange(len(key), dtype=np.int64)
-            return np.argsort(key, kind="stable")
-    return np.lexsort((sessions, users))
 
 
 def _check_one_plan(data, group_column, plan_column, order, starts, sizes, function) -> None:
