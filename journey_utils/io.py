@@ -323,21 +323,24 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
             convert_options=pa_csv.ConvertOptions(column_types=types, null_values=[], strings_can_be_null=False,
                                                   quoted_strings_can_be_null=False),
         )
-        # Ids are read as text and must be plain digits: Arrow's own integer parser
+        # Ids are read as text and must be plain digits: Arrow's integer conversion
         # would also accept spellings such as hexadecimal.
         for column in (USER, SESSION):
             ids = table[column]
-            if not pc.all(pc.match_substring_regex(ids, r"^[0-9]{1,18}$")).as_py():
+            if not pc.all(pc.ascii_is_decimal(ids)).as_py():
                 return None
             table = table.set_column(table.schema.get_field_index(column), column, pc.cast(ids, pa.int64()))
-        # A line break inside a value (or a quote left open to the end of the file)
-        # deserves the careful reader's judgement.
-        for column in (PLAN, TARGET):
-            if pc.any(pc.match_substring_regex(table[column], "[\r\n]")).as_py():
-                return None
     except (pa.ArrowException, *_READ_ERRORS):
         return None
-    return table.to_pandas()
+    data = table.to_pandas()
+    # A line break inside a value (or a quote left open to the end of the file)
+    # deserves the careful reader's judgement. Checked on distinct values: cheap.
+    strings, _ = _codes.distinct(data[TARGET])
+    plans = pa.array(pd.unique(data[PLAN]), type=pa.large_string())
+    for values in (strings, plans):
+        if pc.any(pc.match_substring_regex(values, "[\r\n]")).as_py():
+            return None
+    return data
 
 
 def _read(path: Path, name: str, names: list[str], lines: _Lines, ids: str = "int64") -> pd.DataFrame:
