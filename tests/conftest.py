@@ -43,3 +43,20 @@ def reference_rows(reference_sessions):
     columns = ["user_id", "session_id", "subscription_type", "user_journey"]
     return [(int(u), int(s), str(p), str(j))
             for u, s, p, j in reference_sessions[columns].itertuples(index=False, name=None)]
+
+
+@pytest.fixture(scope="session")
+def reference_lists(reference_rows):
+    """The reference data preprocessed by the plain-Python reference: (plan, pages) per user."""
+    from tests import reference as ref
+
+    grouped = ref.preprocess(reference_rows)
+    return [(plan, ref.split_journey(journey)) for _, (plan, journey, _) in sorted(grouped.items())]
+
+
+@pytest.fixture(scope="session")
+def reference_journeys(reference_sessions):
+    """The reference data preprocessed by the library (all sessions, nothing removed)."""
+    import journey_utils as ju
+
+    return ju.preprocess(reference_sessions)

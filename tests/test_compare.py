@@ -397,17 +397,6 @@ def test_comparisons_leave_their_input_unchanged():
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def reference_lists(reference_rows):
-    grouped = ref.preprocess(reference_rows)
-    return [(plan, ref.split_journey(journey)) for _, (plan, journey, _) in sorted(grouped.items())]
-
-
-@pytest.fixture(scope="module")
-def reference_journeys(reference_sessions):
-    return ju.preprocess(reference_sessions)
-
-
 def test_reference_presence_and_sequences_agree_with_reference_implementation(reference_lists, reference_journeys):
     plans = plan_order(reference_lists)
     groups = by_plan(reference_lists)

@@ -270,17 +270,6 @@ def test_functions_leave_their_input_unchanged():
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def reference_lists(reference_rows):
-    grouped = ref.preprocess(reference_rows)
-    return [(plan, ref.split_journey(journey)) for _, (plan, journey, _) in sorted(grouped.items())]
-
-
-@pytest.fixture(scope="module")
-def reference_journeys(reference_sessions):
-    return ju.preprocess(reference_sessions)
-
-
 def test_reference_positions_and_step_matrix(reference_lists, reference_journeys):
     for page in ("Pricing", "Checkout", "Resources center"):
         got = paths.page_position(reference_journeys, page)
