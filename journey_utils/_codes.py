@@ -238,8 +238,17 @@ def distinct(journeys) -> tuple[pa.Array, np.ndarray]:
         return hit[1], hit[2]
     if array.null_count:
         raise ValueError(f"{array.null_count} journeys are missing; load data with load_sessions")
-    encoded = pc.dictionary_encode(_contiguous(array))
-    strings, rows = encoded.dictionary, _readonly(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64))
+    encoded = pc.dictionary_encode(array)
+    if isinstance(encoded, pa.ChunkedArray) and len({len(c.dictionary) for c in encoded.chunks}) > 1:
+        encoded = pc.dictionary_encode(_contiguous(array))
+    if isinstance(encoded, pa.ChunkedArray):
+        # Arrow encodes all chunks against one growing dictionary: every chunk ends up
+        # with the same, complete one, so the chunks need no copying together.
+        strings = encoded.chunk(encoded.num_chunks - 1).dictionary
+        rows = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks])
+    else:
+        strings, rows = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
+    rows = _readonly(rows.astype(np.int64))
     with _cache_lock:
         _distinct_cache[key] = (array, strings, rows)
         while len(_distinct_cache) > 2:
