@@ -319,7 +319,9 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
         table = pa_csv.read_csv(
             path,
             read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            # Without line breaks inside values the parser splits the file in parallel;
+            # a file that has them fails here and goes to the careful reader.
+            parse_options=pa_csv.ParseOptions(newlines_in_values=False),
             convert_options=pa_csv.ConvertOptions(column_types=types, null_values=[], strings_can_be_null=False,
                                                   quoted_strings_can_be_null=False),
         )
