@@ -158,3 +158,100 @@ def test_nbval_fails_when_a_checked_result_changes(tmp_path):
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 1, result.stdout[-2000:]
     assert "1 failed" in result.stdout and "reference_output == test_output" in result.stdout
+
+
+# ------------------------------------------------------------ plan comparison
+
+COMPARISON = ROOT / "notebooks" / "03_plan_comparison.ipynb"
+HOW_TO_READ = "*How to read this:*"
+
+
+def cells_by_id(nb) -> dict:
+    return {c.id: c for c in nb.cells}
+
+
+def test_comparison_charts_each_have_a_how_to_read_line_under_them():
+    nb = nbformat.read(COMPARISON, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and "plots." in cell.source:
+            following = nb.cells[index + 1]
+            assert following.cell_type == "markdown" and following.source.startswith(HOW_TO_READ), cell.id
+
+
+def test_comparison_checks_its_findings_and_claims_tables():
+    nb = nbformat.read(COMPARISON, as_version=4)
+    assert {"findings-table", "claims-table"} <= {c.id for c in checked(nb)}
+    sources = "\n".join(c.source for c in nb.cells)
+    # Seeded statistics, never typed results: the verdicts come from evaluate_claims on the data.
+    assert "claims.evaluate_claims(raw" in sources and "compare.top_differences(" in sources
+
+
+def test_comparison_stored_claims_table_has_a_verdict_per_claim_and_scope():
+    from journey_utils.claims import DEFAULT_CLAIMS, VERDICTS
+    from tests.test_report_build import table_rows
+
+    rows = table_rows(COMPARISON, "claims-table")
+    assert [int(r[0]) for r in rows] == [n for n in range(1, len(DEFAULT_CLAIMS) + 1) for _ in range(2)], (
+        "two scopes per claim, in order")
+    assert all(r[2] in VERDICTS for r in rows)
+
+
+def write_designed_sessions(path: Path, *, seed: int = 3) -> Path:
+    """Sessions built to support claims 1, 2 and 4 and to contradict claim 3, with a small third plan.
+
+    Annual buyers open with Pricing and visit Resources center and Career tracks;
+    Monthly buyers reach Pricing late and rarely see either page; every buyer's
+    last sessions are log-ins and checkouts.
+    """
+    import csv
+    import random
+
+    rng = random.Random(seed)
+    browse = ["Homepage", "Courses", "Sign up", "Blog", "Other"]
+    session_id = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["user_id", "session_id", "subscription_type", "user_journey"])
+        plans = ["Annual"] * 150 + ["Monthly"] * 150 + ["Quarterly"] * 20
+        for user, plan in enumerate(plans, start=1):
+            for number in range(rng.randint(6, 9)):
+                session_id += 1
+                if number >= 3 and rng.random() < 0.8:
+                    pages = ["Log in", "Checkout"]
+                else:
+                    pages = rng.sample(browse, k=3)
+                    if number == 0 and plan == "Annual":
+                        pages = ["Pricing", *pages]
+                    if number == 2 and plan != "Annual":
+                        pages = [*pages, "Pricing"]
+                    if number == 1 and plan == "Annual" and rng.random() < 0.8:
+                        pages.append("Resources center")
+                    if number == 1 and plan == "Annual" and rng.random() < 0.7:
+                        pages.append("Career tracks")
+                    if number == 1 and plan != "Annual" and rng.random() < 0.1:
+                        pages.append(rng.choice(["Resources center", "Career tracks"]))
+                writer.writerow([user, session_id, plan, "-".join(pages)])
+    return path
+
+
+def test_comparison_verdicts_and_findings_follow_the_data(tmp_path):
+    """Run on data built to support some claims and contradict another: the report says so."""
+    from journey_utils import build
+    from tests.test_report_build import table_rows
+
+    data = write_designed_sessions(tmp_path / "designed.csv")
+    executed = tmp_path / "03.ipynb"
+    build.run(COMPARISON, executed=executed, html=tmp_path / "03.html",
+              params_file=ROOT / "params" / "comparison.yaml", shared_file=ROOT / "params" / "preprocessing.yaml",
+              overrides={"input_path": str(data)})
+    verdicts = {(row[0], row[1]): row[2] for row in table_rows(executed, "claims-table")}
+    assert verdicts[("1", "all sessions")] == "supported"
+    assert verdicts[("2", "all sessions")] == "supported"
+    assert verdicts[("3", "all sessions")] == "not supported"
+    assert verdicts[("4", "first 3 vs last 3 sessions")] == "supported"
+    findings = table_rows(executed, "findings-table")
+    assert findings and all(row[3] in ("Annual", "Monthly") for row in findings[:3]), "Quarterly is never ranked first"
+    assert {"Resources center", "Career tracks"} & {row[2] for row in findings}
+    nb = nbformat.read(executed, as_version=4)
+    caution = output_text(cells_by_id(nb)["small-plans"].outputs[0])
+    assert "Quarterly" in caution and "20" in caution
