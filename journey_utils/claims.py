@@ -708,10 +708,16 @@ def finding_sentence(row, confidence=0.95) -> str:
         word = "later" if effect > 0 else "earlier"
         share = (1 + magnitude) / 2
         pair_ends = sorted(((1 + ends[0]) / 2, (1 + ends[1]) / 2))
+        if format_share(row["value_a"]) == format_share(row["value_b"]):
+            # Equal medians (often 100%: the page ends most journeys) differ only in the spread.
+            medians = (f"the median is {format_share(row['value_a'])} of the way through for both, "
+                       f"so the difference lies in the other journeys")
+        else:
+            medians = (f"it is first reached at a median of {format_share(row['value_a'])} of the way through "
+                       f"{a} journeys and {format_share(row['value_b'])} through {b} journeys")
         text = (
-            f"{a} journeys reach {row['feature']} {word} than {b} journeys: it is first reached at a median of "
-            f"{format_share(row['value_a'])} of the way through {a} journeys and {format_share(row['value_b'])} "
-            f"through {b} journeys. A random {a} journey reaches it {word} than a random {b} one in "
+            f"{a} journeys reach {row['feature']} {word} than {b} journeys: {medians}. "
+            f"A random {a} journey reaches it {word} than a random {b} one in "
             f"{format_share(share)} of pairs, ties counted as half "
             f"({_interval(*pair_ends, format_share, confidence)}; {row['test']}, adjusted "
             f"{format_p(row['p_adjusted'])}; {row['count_a']} and {row['count_b']} journeys reach it)."
