@@ -340,7 +340,9 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
     strings, _ = _codes.distinct(data[TARGET])
     plans = pa.array(pd.unique(data[PLAN]), type=pa.large_string())
     for values in (strings, plans):
-        if pc.any(pc.match_substring_regex(values, "[\r\n]")).as_py():
+        # Only text that is not plain printable ASCII can hold a line break.
+        unusual = values.filter(pc.invert(pc.ascii_is_printable(values)))
+        if len(unusual) and pc.any(pc.match_substring_regex(unusual, "[\r\n]")).as_py():
             return None
     return data
 
