@@ -111,9 +111,10 @@ class CodedJourneys:
 
     def filter(self, mask: np.ndarray) -> CodedJourneys:
         """The same journeys keeping only the page occurrences where ``mask`` is True."""
-        kept = np.zeros(len(mask) + 1, dtype=np.int64)
-        np.cumsum(mask, out=kept[1:])
-        return CodedJourneys(_readonly(self.codes[mask]), _readonly(kept[self.offsets]), self.pages)
+        kept = np.flatnonzero(mask)
+        # Kept positions before each journey's start: a search per journey, not a pass per page.
+        offsets = np.searchsorted(kept, self.offsets).astype(np.int64)
+        return CodedJourneys(_readonly(self.codes[kept]), _readonly(offsets), self.pages)
 
     def take(self, rows: np.ndarray) -> CodedJourneys:
         """Journeys ``rows`` (positions or a boolean mask), in that order."""
