@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from journey_utils import _codes
-from journey_utils._checks import check_frame, check_positive_int
+from journey_utils._checks import check_frame
 
 __all__ = ["remove_page_duplicates", "group_by", "remove_pages", "preprocess"]
 

@@ -383,7 +383,7 @@ def test_ragged_rows(tmp_path, row, width):
         path = write(tmp_path, HEADER + "\n" + "\n".join(body) + "\n", name=f"ragged_{first}.csv")
         message = load_error(path)
         line = 2 if first else 4
-        assert f"as many fields as the header (4)" in message and f"line {line} has {width}" in message
+        assert "as many fields as the header (4)" in message and f"line {line} has {width}" in message
         assert f"(line {line})" in message
 
 

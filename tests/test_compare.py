@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-import journey_utils as ju
 from journey_utils import compare, inference
 from tests import reference as ref
 
