@@ -12,8 +12,10 @@ splits its journeys once.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -201,60 +203,165 @@ def _recall(array: pa.Array):
     return None
 
 
-def encode(journeys: pd.Series, rows: np.ndarray | None = None) -> CodedJourneys:
+def encode(journeys: pd.Series, rows: np.ndarray | None = None, transform=None) -> CodedJourneys:
     """Split journeys on ``-`` and dictionary-encode the pages.
 
     An empty string is a journey of zero pages (for example one emptied by
     ``remove_pages``). Missing values and empty page names are errors: they mean
     the data did not go through ``load_sessions``. With ``rows`` (positions), only
     those journeys are returned, in that order, at the cost of one gather.
+
+    ``transform`` (codes -> codes, applied journey by journey) runs before the
+    gather, on each distinct journey string once rather than on every row.
     """
     if len(journeys) == 0:
-        return empty()
+        return empty() if transform is None else transform(empty())
     array = _arrow(journeys)
     known = _recall(array)
     if known is None:
         known = _encode(array)
         _remember(array, *known)
     coded, index = known
+    if transform is not None:
+        coded = transform(coded)
     if rows is not None:
         index = rows if index is None else index[rows]
     return coded if index is None else coded.take(index)
 
 
-_distinct_cache: OrderedDict = OrderedDict()
+_split_cache: OrderedDict = OrderedDict()
+# Below this many rows a second thread costs more than it saves.
+_PARALLEL_ROWS = 250_000
 
 
-def distinct(journeys) -> tuple[pa.Array, np.ndarray]:
-    """The distinct journey strings and, per row, which one it holds.
+def split(journeys) -> tuple[CodedJourneys, np.ndarray]:
+    """Every distinct journey string split into page codes, and which one each row holds.
 
-    Remembered like encodings, so that validating a column's distinct strings
-    (as ``load_sessions`` does) and encoding it later hash the strings once.
+    Unlike :func:`encode` this accepts untidy journeys: empty page names and
+    spaces around names come through as pages of their own, which is how
+    ``load_sessions`` finds them. An empty string is a journey of zero pages. The
+    result is remembered, so validating a column and encoding it later split it once.
+
+    Returns
+    -------
+    coded : CodedJourneys
+        One journey per distinct string (a string may appear more than once when
+        the column was split in parts on several threads).
+    rows : ndarray of int64
+        For each row, the journey of ``coded`` it holds.
     """
     array = journeys if isinstance(journeys, (pa.Array, pa.ChunkedArray)) else _arrow(journeys)
     key = _identity(array)
     with _cache_lock:
-        hit = _distinct_cache.get(key)
+        hit = _split_cache.get(key)
     if hit is not None:
         return hit[1], hit[2]
     if array.null_count:
         raise ValueError(f"{array.null_count} journeys are missing; load data with load_sessions")
+    parts = _parts(array, _threads())
+    if len(parts) == 1:
+        results = [_split_part(parts[0])]
+    else:
+        # Arrow's kernels release the GIL, so the parts hash and split in parallel.
+        with ThreadPoolExecutor(len(parts)) as pool:
+            results = list(pool.map(_split_part, parts))
+    coded, rows = _combine(results)
+    with _cache_lock:
+        _split_cache[key] = (array, coded, rows)
+        while len(_split_cache) > 2:
+            _split_cache.popitem(last=False)
+    return coded, rows
+
+
+_label_cache: OrderedDict = OrderedDict()
+
+
+def labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """An integer label per row, equal exactly where the values are equal (missing: -1),
+    and the value of each label (like :func:`pandas.factorize`).
+
+    Remembered for string columns like :func:`split`, so checking the plan column
+    while loading and again while grouping hashes it once.
+    """
+    try:
+        array = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else _arrow(values)
+    except TypeError:
+        found, uniques = pd.factorize(values)
+        return np.asarray(found, dtype=np.int64), np.asarray(uniques, dtype=object)
+    key = _identity(array)
+    with _cache_lock:
+        hit = _label_cache.get(key)
+    if hit is not None:
+        return hit[1]
+    encoded = pc.dictionary_encode(_contiguous(array))
+    found = _readonly(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64))
+    found = (found, _readonly(np.asarray(encoded.dictionary.to_pylist(), dtype=object)))
+    with _cache_lock:
+        _label_cache[key] = (array, found)
+        while len(_label_cache) > _CACHE_SIZE:
+            _label_cache.popitem(last=False)
+    return found
+
+
+def _threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _parts(array, threads: int) -> list:
+    """The column cut into about ``threads`` consecutive slices (views, not copies)."""
+    n = min(threads, len(array) // _PARALLEL_ROWS, 8)
+    if n <= 1:
+        return [array]
+    bounds = [len(array) * k // n for k in range(n + 1)]
+    return [array.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _split_part(array) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
+    """(page codes, journey lengths, row -> journey, page names) for one part of a column."""
     encoded = pc.dictionary_encode(array)
     if isinstance(encoded, pa.ChunkedArray) and len({len(c.dictionary) for c in encoded.chunks}) > 1:
         encoded = pc.dictionary_encode(_contiguous(array))
     if isinstance(encoded, pa.ChunkedArray):
         # Arrow encodes all chunks against one growing dictionary: every chunk ends up
         # with the same, complete one, so the chunks need no copying together.
-        strings = encoded.chunk(encoded.num_chunks - 1).dictionary
-        rows = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks])
+        strings = encoded.chunk(encoded.num_chunks - 1).dictionary if encoded.num_chunks else pa.array([], array.type)
+        rows = (np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks])
+                if encoded.num_chunks else np.empty(0, np.int64))
     else:
         strings, rows = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
-    rows = _readonly(rows.astype(np.int64))
-    with _cache_lock:
-        _distinct_cache[key] = (array, strings, rows)
-        while len(_distinct_cache) > 2:
-            _distinct_cache.popitem(last=False)
-    return strings, rows
+    # Sessions repeat a lot ("Log in-Log in"): each distinct string is split once.
+    blank = pa.scalar("", strings.type)
+    lists = pc.split_pattern(pc.if_else(pc.equal(strings, blank), pa.scalar(None, strings.type), strings), SEPARATOR)
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
+    pages = pc.list_flatten(lists).dictionary_encode()
+    # Still Arrow's 32-bit integers: widened once, when the parts are combined.
+    return pages.indices.to_numpy(zero_copy_only=False), lengths, rows, pages.dictionary
+
+
+def _combine(results) -> tuple[CodedJourneys, np.ndarray]:
+    """One page dictionary and one numbering of journeys for the parts of a column."""
+    if len(results) == 1:
+        codes, lengths, rows, pages = results[0]
+        codes, rows = codes.astype(np.int64), rows.astype(np.int64)
+    else:
+        pages = pc.unique(pa.chunked_array([names for *_, names in results], type=results[0][3].type))
+        # Each part numbered its pages and strings from 0: renumber into the shared ones.
+        codes = np.empty(sum(len(part[0]) for part in results), dtype=np.int64)
+        rows = np.empty(sum(len(part[2]) for part in results), dtype=np.int64)
+        at_code = at_row = strings = 0
+        for part_codes, part_lengths, part_rows, names in results:
+            renumber = pc.index_in(names, value_set=pages).to_numpy(zero_copy_only=False).astype(np.int64)
+            np.take(renumber, part_codes, out=codes[at_code:at_code + len(part_codes)])
+            np.add(part_rows, strings, out=rows[at_row:at_row + len(part_rows)])
+            at_code, at_row, strings = at_code + len(part_codes), at_row + len(part_rows), strings + len(part_lengths)
+        lengths = np.concatenate([part[1] for part in results])
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    coded = CodedJourneys(_readonly(codes), _readonly(offsets), np.asarray(pages.to_pylist(), dtype=object))
+    return coded, _readonly(rows)
 
 
 def _encode(array: pa.Array) -> tuple[CodedJourneys, np.ndarray]:
@@ -265,26 +372,16 @@ def _encode(array: pa.Array) -> tuple[CodedJourneys, np.ndarray]:
             f"{array.null_count} journeys are missing (row positions {_first(rows)}); "
             "load data with load_sessions, which reports or repairs them"
         )
-    # Sessions repeat a lot ("Log in-Log in"), so split each distinct string once and
-    # copy its codes to every row that holds it.
-    strings, row_string = distinct(array)
-    blank = pa.scalar("", strings.type)
-    lists = pc.split_pattern(pc.if_else(pc.equal(strings, blank), pa.scalar(None, strings.type), strings), SEPARATOR)
-    string_lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy().astype(np.int64)
-    encoded = pc.list_flatten(lists).dictionary_encode()
-    pages = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-    string_codes = encoded.indices.to_numpy().astype(np.int64)
-    empty_names = np.flatnonzero(pages == "")
+    coded, row_string = split(array)
+    empty_names = np.flatnonzero(coded.pages == "")
     if len(empty_names):
-        bad = np.unique(np.repeat(np.arange(len(strings)), string_lengths)[string_codes == empty_names[0]])
+        bad = np.unique(coded.journey_index[coded.codes == empty_names[0]])
         rows = np.flatnonzero(np.isin(row_string, bad))
         raise ValueError(
             "journeys contain empty page names, e.g. 'Homepage--Pricing' or a leading/trailing '-' "
             f"(row positions {_first(rows)}); load data with load_sessions, which repairs them"
         )
-    string_offsets = np.zeros(len(strings) + 1, dtype=np.int64)
-    np.cumsum(string_lengths, out=string_offsets[1:])
-    return CodedJourneys(_readonly(string_codes), _readonly(string_offsets), pages), _readonly(row_string)
+    return coded, row_string
 
 
 def decode(coded: CodedJourneys) -> pd.Series:

@@ -71,7 +71,7 @@ def remove_page_duplicates(data, target_column=TARGET) -> pd.DataFrame:
     ['Homepage-Pricing', 'A-B-A']
     """
     check_frame(data, "remove_page_duplicates", [target_column])
-    return _replace_journeys(data, target_column, _collapse_runs(_codes.encode(data[target_column])))
+    return _replace_journeys(data, target_column, _codes.encode(data[target_column], transform=_collapse_runs))
 
 
 def remove_pages(data, pages, target_column=TARGET) -> pd.DataFrame:
@@ -103,7 +103,7 @@ def remove_pages(data, pages, target_column=TARGET) -> pd.DataFrame:
     """
     check_frame(data, "remove_pages", [target_column])
     pages = _page_list(pages, "remove_pages")
-    return _replace_journeys(data, target_column, _drop_pages(_codes.encode(data[target_column]), pages))
+    return _replace_journeys(data, target_column, _codes.encode(data[target_column], transform=lambda coded: _drop_pages(coded, pages)))
 
 
 def group_by(
@@ -159,8 +159,11 @@ def group_by(
     return out
 
 
-def _group(data, group_column, target_column, sessions, count_from, order_column, plan_column):
-    """The grouped frame without its journey column, and the grouped journeys as codes."""
+def _group(data, group_column, target_column, sessions, count_from, order_column, plan_column, transform=None):
+    """The grouped frame without its journey column, and the grouped journeys as codes.
+
+    ``transform`` is applied to each session's codes before they are joined per user.
+    """
     function = "group_by"
     check_frame(data, function, [group_column, target_column, order_column])
     if not (isinstance(sessions, str) and sessions == "All"):
@@ -186,7 +189,7 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
         starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64) if len(sizes) else starts
 
     # A user's kept sessions are adjacent in `order`, so their journey is one slice of codes.
-    coded = _codes.encode(data[target_column], rows=order).regroup(np.r_[starts, len(order)].astype(np.int64))
+    coded = _codes.encode(data[target_column], rows=order, transform=transform).regroup(np.r_[starts, len(order)].astype(np.int64))
 
     last_rows = order[np.r_[starts[1:], len(order)] - 1] if len(order) else order
     out = pd.DataFrame({group_column: users[last_rows]})
@@ -200,7 +203,7 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
 
 
 def _check_one_plan(data, group_column, plan_column, order, starts, sizes, function) -> None:
-    plans = pd.factorize(data[plan_column].array.take(order))[0]
+    plans = _codes.labels(data[plan_column])[0][order]
     first = np.repeat(plans[starts], sizes)
     mixed = np.flatnonzero(plans != first)
     if len(mixed):
@@ -249,8 +252,12 @@ def preprocess(data, sessions="All", count_from="last", pages_to_remove=(), **co
     columns = {"group_column": USER, "target_column": TARGET, "order_column": SESSION, "plan_column": PLAN, **columns}
     pages = _page_list(pages_to_remove, "preprocess")
     # All three steps work on page codes; the journeys are joined into text once, at the end.
-    out, coded = _group(data, sessions=sessions, count_from=count_from, **columns)
-    out[columns["target_column"]] = _codes.decode(_collapse_runs(_drop_pages(coded, pages)))
+    # Removing pages and collapsing runs inside each distinct session string first gives
+    # the same result (removal is page by page; a run crossing sessions is collapsed
+    # below) and leaves far fewer codes to gather per user.
+    out, coded = _group(data, sessions=sessions, count_from=count_from,
+                        transform=lambda session: _collapse_runs(_drop_pages(session, pages)), **columns)
+    out[columns["target_column"]] = _codes.decode(_collapse_runs(coded))
     return out
 
 

@@ -366,6 +366,13 @@ def test_text_that_is_not_utf8(tmp_path, encoding):
     assert "not UTF-8" in message and "column 'user_journey'" in message and "(lines 3, 5)" in message
 
 
+@pytest.mark.parametrize("row, column", [(b"2,2,Mensuel \xe9,B", "subscription_type"),
+                                         (b"2,2,Monthly,Caf\xc3-\xa9", "user_journey")])
+def test_bad_bytes_in_plan_or_around_a_separator(tmp_path, row, column):
+    message = load_error(write(tmp_path, HEADER.encode() + b"\n1,1,Annual,A\n" + row + b"\n"))
+    assert "not UTF-8" in message and f"column '{column}'" in message and "(line 3)" in message
+
+
 def test_bad_byte_in_header(tmp_path):
     message = load_error(write(tmp_path, b"user_id,session_id,subscription_type,user_journey\xff\n1,1,A,B\n"))
     assert "not UTF-8" in message and "(line 1)" in message

@@ -6,14 +6,17 @@ window and random pages to remove. Every preprocessing function and every metric
 is compared with tests/reference.py, values and order.
 """
 
+import contextlib
 import copy
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import journey_utils as ju
+from journey_utils import _codes
 from journey_utils.reconcile import reconcile
 from tests import reference as ref
 from tests.agreement import as_grouped, assert_metrics_agree, session_rows, sessions_frame
@@ -92,6 +95,38 @@ def test_preprocess_and_metrics_match_reference(data, sessions, count_from, choi
         selections.append(present[:2])
     for plan in selections:
         assert_metrics_agree(journeys, grouped, plan, sequence_lengths=(1, 2, 3, 5))
+
+
+@contextlib.contextmanager
+def split_in_parts(parts):
+    """Make the journey column split in ``parts`` pieces on threads, however small it is."""
+    saved = _codes._PARALLEL_ROWS, _codes._threads
+    _codes._PARALLEL_ROWS, _codes._threads = 1, lambda: parts
+    try:
+        yield
+    finally:
+        _codes._PARALLEL_ROWS, _codes._threads = saved
+
+
+@FEWER
+@given(data=session_rows(), sessions=windows, parts=st.integers(2, 5), choice=st.data())
+def test_split_in_parallel_parts_matches_reference(data, sessions, parts, choice):
+    """Big columns are split on several threads; the parts must join up exactly."""
+    vocabulary, _, rows = data
+    pages = choice.draw(st.lists(st.sampled_from(vocabulary), max_size=2, unique=True))
+    with split_in_parts(parts):
+        # Arrow-backed, and as one array or as several chunks, as a CSV reader makes it.
+        frame = sessions_frame(rows)
+        if choice.draw(st.booleans(), label="chunked") and len(frame) > 1:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            chunks = table.to_batches(max_chunksize=max(1, len(frame) // 7))
+            frame = pa.Table.from_batches(chunks).to_pandas()
+        coded, row_string = _codes.split(frame["user_journey"])
+        assert _codes.decode(coded.take(row_string)).tolist() == frame["user_journey"].tolist()
+        journeys = ju.preprocess(frame, sessions=sessions, count_from="last", pages_to_remove=pages)
+        grouped = ref.preprocess(rows, sessions=sessions, count_from="last", pages_to_remove=pages)
+        assert as_grouped(journeys) == grouped
+        assert_metrics_agree(journeys, grouped, "All", sequence_lengths=(1, 3))
 
 
 @FEWER
