@@ -222,11 +222,29 @@ def encode(journeys: pd.Series, rows: np.ndarray | None = None, transform=None) 
         known = _encode(array)
         _remember(array, *known)
     coded, index = known
-    if transform is not None:
-        coded = transform(coded)
     if rows is not None:
         index = rows if index is None else index[rows]
+    if transform is not None:
+        if index is not None:
+            coded, index = _referenced(coded, index)
+        coded = transform(coded)
     return coded if index is None else coded.take(index)
+
+
+def _referenced(coded: CodedJourneys, index: np.ndarray) -> tuple[CodedJourneys, np.ndarray]:
+    """Only the journeys ``index`` refers to, renumbered, when that is under half of them.
+
+    A window of sessions (the last 3 per user) often uses few of the distinct
+    session strings, and transforming the others would be wasted work.
+    """
+    used = np.zeros(coded.n_journeys, dtype=bool)
+    used[index] = True
+    kept = np.flatnonzero(used)
+    if 2 * len(kept) > coded.n_journeys:
+        return coded, index
+    renumber = np.zeros(coded.n_journeys, dtype=np.int64)
+    renumber[kept] = np.arange(len(kept), dtype=np.int64)
+    return coded.take(kept), renumber[index]
 
 
 _split_cache: OrderedDict = OrderedDict()
@@ -333,12 +351,19 @@ def _split_part(array) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
     else:
         strings, rows = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
     # Sessions repeat a lot ("Log in-Log in"): each distinct string is split once.
-    blank = pa.scalar("", strings.type)
-    lists = pc.split_pattern(pc.if_else(pc.equal(strings, blank), pa.scalar(None, strings.type), strings), SEPARATOR)
-    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
+    lists = pc.split_pattern(strings, SEPARATOR)
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
     pages = pc.list_flatten(lists).dictionary_encode()
+    codes = pages.indices.to_numpy(zero_copy_only=False)
+    blank = np.flatnonzero(pc.equal(pc.binary_length(strings), 0).to_numpy(zero_copy_only=False))
+    if len(blank):
+        # An empty string is a journey of no pages, not of one page named "".
+        keep = np.ones(len(codes), dtype=bool)
+        keep[np.cumsum(lengths)[blank] - 1] = False
+        codes, lengths = codes[keep], np.array(lengths)
+        lengths[blank] = 0
     # Still Arrow's 32-bit integers: widened once, when the parts are combined.
-    return pages.indices.to_numpy(zero_copy_only=False), lengths, rows, pages.dictionary
+    return codes, lengths, rows, pages.dictionary
 
 
 def _combine(results) -> tuple[CodedJourneys, np.ndarray]:
@@ -374,7 +399,8 @@ def _encode(array: pa.Array) -> tuple[CodedJourneys, np.ndarray]:
         )
     coded, row_string = split(array)
     empty_names = np.flatnonzero(coded.pages == "")
-    if len(empty_names):
+    # The dictionary can hold "" with no page using it (left by an empty journey).
+    if len(empty_names) and (coded.codes == empty_names[0]).any():
         bad = np.unique(coded.journey_index[coded.codes == empty_names[0]])
         rows = np.flatnonzero(np.isin(row_string, bad))
         raise ValueError(
@@ -464,14 +490,17 @@ def time_order(users: np.ndarray, sessions: np.ndarray) -> np.ndarray:
     """Row positions sorted by user, then session (stable)."""
     if len(users) == 0:
         return np.empty(0, dtype=np.int64)
+    # Files usually come sorted: checking that with boolean arrays is much cheaper
+    # than building a sort key.
+    in_order = (users[1:] > users[:-1]) | ((users[1:] == users[:-1]) & (sessions[1:] >= sessions[:-1]))
+    if in_order.all():
+        return np.arange(len(users), dtype=np.int64)
     if users.dtype.kind in "iu" and sessions.dtype.kind in "iu":
         low_user, low_session = int(users.min()), int(sessions.min())
         span = int(sessions.max()) - low_session + 1
         if (int(users.max()) - low_user + 1) * span < 2**63:
-            # One integer key sorts faster than lexsort, and sorted input needs no sort.
+            # One integer key sorts faster than lexsort.
             key = (users.astype(np.int64) - low_user) * span + (sessions.astype(np.int64) - low_session)
-            if np.all(key[1:] >= key[:-1]):
-                return np.arange(len(key), dtype=np.int64)
             return np.argsort(key, kind="stable")
     return np.lexsort((sessions, users))
 

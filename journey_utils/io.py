@@ -560,6 +560,8 @@ def _journeys(values: pd.Series, name: str, report: dict, lines: _Lines) -> pd.S
         return values
     untidy_string = np.zeros(coded.n_journeys, dtype=bool)
     untidy_string[coded.journey_index[bad_page[coded.codes]]] = True
+    if not untidy_string.any():
+        return values
     untidy = pd.Series(untidy_string[row_string], index=values.index)
     rows = np.flatnonzero(untidy.to_numpy())
     fixed = (

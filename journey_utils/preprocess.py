@@ -182,8 +182,13 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
     starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]]) if len(order) else np.empty(0, np.int64)
     sizes = np.diff(np.r_[starts, len(order)])
     if sessions != "All":
-        position = np.arange(len(order)) - np.repeat(starts, sizes)
-        chosen = position < sessions if count_from == "first" else np.repeat(sizes, sizes) - position <= sessions
+        # A session is among its user's first (last) N when the session N places
+        # before (after) it in time order belongs to another user or does not exist.
+        chosen = np.ones(len(order), dtype=bool)
+        if count_from == "first":
+            np.not_equal(sorted_users[sessions:], sorted_users[:-sessions], out=chosen[sessions:])
+        else:
+            np.not_equal(sorted_users[:-sessions], sorted_users[sessions:], out=chosen[:-sessions])
         order = order[chosen]
         sizes = np.minimum(sizes, sessions)
         starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64) if len(sizes) else starts
