@@ -567,7 +567,8 @@ def main(argv=None):
 
     sizes = sorted(set(args.sizes) | ({10_000_000} if args.ten_million else set()))
     print(f"DuckDB is left at its default of {duckdb_threads()} threads on this "
-          f"{os.cpu_count()}-CPU machine; per-row Python uses one thread.")
+          f"{os.cpu_count()}-CPU machine; the library parses and splits on all cores, per-row Python "
+          "uses one thread.")
     load = os.getloadavg()[0]
     if load > 0.5:
         # Timings are only comparable on an otherwise idle machine.

@@ -12,7 +12,6 @@ splits its journeys once.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -322,10 +321,8 @@ def labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    # Arrow's own setting, so pyarrow.set_cpu_count() (or OMP_NUM_THREADS) limits us too.
+    return max(1, pa.cpu_count())
 
 
 def _parts(array, threads: int) -> list:

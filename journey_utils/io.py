@@ -109,6 +109,13 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
         ``user_journey`` (str), then any extra columns, in file order. The load
         report is in ``attrs["load_report"]`` (see :func:`load_report`).
 
+    Notes
+    -----
+    Large files are parsed, and their journeys split into pages, on as many
+    threads as Arrow uses (``pyarrow.cpu_count()``); ``pyarrow.set_cpu_count(1)``
+    keeps everything on one thread. The split is remembered, so preprocessing and
+    metrics on the returned frame do not split the journeys again.
+
     Examples
     --------
     >>> import journey_utils as ju
@@ -335,7 +342,7 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
         # page names and plans to Python, which raises on bytes that are not UTF-8;
         # as a '-' is never part of a multi-byte character, every byte of a journey
         # lies in one of its pages, and ids of plain digits are ASCII.
-        with ThreadPoolExecutor(2) as pool:
+        with ThreadPoolExecutor(min(2, max(1, pa.cpu_count()))) as pool:
             split = pool.submit(_codes.split, table[TARGET])
             labelled = pool.submit(_codes.labels, table[PLAN])
             ids = {column: _plain_ids(table[column]) for column in (USER, SESSION)}
