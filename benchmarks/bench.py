@@ -491,7 +491,7 @@ def benchmark_size(size, args, tmpdir, per_row_estimate):
     """Run every selected implementation at one size; return rows and problems."""
     csv_path = dataset_path(args.workdir, size, args.seed)
     page_to_remove = choose_page_to_remove(csv_path)
-    repeats = args.repeats or (3 if size < 1_000_000 else 1)
+    repeats = args.repeats or (3 if size <= 1_000_000 else 1)
     print(f"\n== {size:,} sessions: removing {page_to_remove!r}, best of {repeats}", flush=True)
 
     by_impl = {}
@@ -543,7 +543,7 @@ def parse_args(argv):
     parser.add_argument("--workdir", default="build/bench",
                         help="where generated CSV files are cached")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="runs per implementation, best kept (default 3 below 1M, else 1)")
+                        help="runs per implementation, best kept (default 3 up to 1M, else 1)")
     parser.add_argument("--impl", nargs="+", choices=IMPLEMENTATIONS, default=list(IMPLEMENTATIONS))
     parser.add_argument("--per-row-all", action="store_true",
                         help=f"run the per-row baseline above {PER_ROW_MAX_DEFAULT:,} sessions too")
