@@ -154,8 +154,42 @@ def empty() -> CodedJourneys:
 
 # -- memo of encodings, keyed on the Arrow buffers of the journey column -------------
 
-_cache: OrderedDict = OrderedDict()
-_cache_lock = threading.Lock()
+class _Memo:
+    """A small least-recently-used table of results, keyed on the identity of Arrow arrays.
+
+    Each entry holds its array, which keeps the array's buffers alive, so their
+    addresses cannot be reused by other data while the entry exists.
+    """
+
+    def __init__(self, size: int):
+        self._entries: OrderedDict = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, array):
+        key = _identity(array)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None:
+                return None
+            self._entries.move_to_end(key)
+            return hit[1]
+
+    def put(self, array, value) -> None:
+        key = _identity(array)
+        with self._lock:
+            self._entries[key] = (array, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+# Encodings (codes, row -> journey) of journey columns.
+_cache = _Memo(_CACHE_SIZE)
 
 
 def _arrow(journeys: pd.Series):
@@ -183,25 +217,6 @@ def _contiguous(array) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-def _remember(array: pa.Array, coded: CodedJourneys, rows: np.ndarray | None = None) -> None:
-    """Remember that journey ``i`` of ``array`` is ``coded`` journey ``rows[i]`` (or ``i``)."""
-    with _cache_lock:
-        # Holding the array keeps its buffers alive, so their addresses cannot be reused.
-        _cache[_identity(array)] = (array, coded, rows)
-        _cache.move_to_end(_identity(array))
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-
-
-def _recall(array: pa.Array):
-    with _cache_lock:
-        hit = _cache.get(_identity(array))
-        if hit is not None:
-            _cache.move_to_end(_identity(array))
-            return hit[1:]
-    return None
-
-
 def encode(journeys: pd.Series, rows: np.ndarray | None = None, transform=None) -> CodedJourneys:
     """Split journeys on ``-`` and dictionary-encode the pages.
 
@@ -216,10 +231,10 @@ def encode(journeys: pd.Series, rows: np.ndarray | None = None, transform=None) 
     if len(journeys) == 0:
         return empty() if transform is None else transform(empty())
     array = _arrow(journeys)
-    known = _recall(array)
+    known = _cache.get(array)
     if known is None:
         known = _encode(array)
-        _remember(array, *known)
+        _cache.put(array, known)
     coded, index = known
     if rows is not None:
         index = rows if index is None else index[rows]
@@ -246,7 +261,8 @@ def _referenced(coded: CodedJourneys, index: np.ndarray) -> tuple[CodedJourneys,
     return coded.take(kept), renumber[index]
 
 
-_split_cache: OrderedDict = OrderedDict()
+# Splits of columns (untidy ones too): shared by the load checks and the first encode.
+_split_cache = _Memo(2)
 # Below this many rows a second thread costs more than it saves.
 _PARALLEL_ROWS = 250_000
 
@@ -268,11 +284,9 @@ def split(journeys) -> tuple[CodedJourneys, np.ndarray]:
         For each row, the journey of ``coded`` it holds.
     """
     array = journeys if isinstance(journeys, (pa.Array, pa.ChunkedArray)) else _arrow(journeys)
-    key = _identity(array)
-    with _cache_lock:
-        hit = _split_cache.get(key)
+    hit = _split_cache.get(array)
     if hit is not None:
-        return hit[1], hit[2]
+        return hit
     if array.null_count:
         raise ValueError(f"{array.null_count} journeys are missing; load data with load_sessions")
     parts = _parts(array, _threads())
@@ -283,14 +297,12 @@ def split(journeys) -> tuple[CodedJourneys, np.ndarray]:
         with ThreadPoolExecutor(len(parts)) as pool:
             results = list(pool.map(_split_part, parts))
     coded, rows = _combine(results)
-    with _cache_lock:
-        _split_cache[key] = (array, coded, rows)
-        while len(_split_cache) > 2:
-            _split_cache.popitem(last=False)
+    _split_cache.put(array, (coded, rows))
     return coded, rows
 
 
-_label_cache: OrderedDict = OrderedDict()
+# Labels of plan columns.
+_label_cache = _Memo(_CACHE_SIZE)
 
 
 def labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -305,18 +317,13 @@ def labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     except TypeError:
         found, uniques = pd.factorize(values)
         return np.asarray(found, dtype=np.int64), np.asarray(uniques, dtype=object)
-    key = _identity(array)
-    with _cache_lock:
-        hit = _label_cache.get(key)
+    hit = _label_cache.get(array)
     if hit is not None:
-        return hit[1]
+        return hit
     encoded = pc.dictionary_encode(_contiguous(array))
     found = _readonly(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64))
     found = (found, _readonly(np.asarray(encoded.dictionary.to_pylist(), dtype=object)))
-    with _cache_lock:
-        _label_cache[key] = (array, found)
-        while len(_label_cache) > _CACHE_SIZE:
-            _label_cache.popitem(last=False)
+    _label_cache.put(array, found)
     return found
 
 
@@ -417,7 +424,7 @@ def decode(coded: CodedJourneys) -> pd.Series:
     lists = pa.LargeListArray.from_arrays(pa.array(coded.offsets, type=pa.int64()), values)
     joined = pc.binary_join(lists, pa.scalar(SEPARATOR, pa.large_string()))
     series = pd.Series(pd.array(joined, dtype="str"))
-    _remember(_arrow(series), coded)
+    _cache.put(_arrow(series), (coded, None))
     return series
 
 

@@ -323,20 +323,14 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
     """
     if sorted(names) != sorted(REQUIRED_COLUMNS):
         return None
-    types = {column: pa.large_string() for column in REQUIRED_COLUMNS}
-    # A plain file is mapped rather than read: the parser then works on the page cache.
     try:
-        table = pa_csv.read_csv(
-            str(path) if _compressed(path) else pa.memory_map(str(path)),
-            # Blocks of a few MB: fewer chunks, and measurably less time in page faults.
-            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, block_size=_BLOCK),
-            # Without line breaks inside values the parser splits the file in parallel;
-            # a file that has them fails here and goes to the careful reader.
-            parse_options=pa_csv.ParseOptions(newlines_in_values=False),
-            # UTF-8 is checked below on the distinct values only, not on every row.
-            convert_options=pa_csv.ConvertOptions(column_types=types, null_values=[], strings_can_be_null=False,
-                                                  quoted_strings_can_be_null=False, check_utf8=False),
-        )
+        if _compressed(path):
+            table = _parse(str(path), names)
+        else:
+            # A plain file is mapped rather than read: the parser works on the page
+            # cache (it copies the values it keeps, so the map is closed right after).
+            with pa.memory_map(str(path)) as source:
+                table = _parse(source, names)
         # The journeys are split and the plans labelled (both remembered for later)
         # on other threads while this one checks the ids. Both decode their distinct
         # page names and plans to Python, which raises on bytes that are not UTF-8;
@@ -362,8 +356,23 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
         unusual = values.filter(pc.invert(pc.ascii_is_printable(values)))
         if len(unusual) and pc.any(pc.match_substring_regex(unusual, "[\r\n]")).as_py():
             return None
-    data = table.to_pandas()
-    return data
+    return table.to_pandas()
+
+
+def _parse(source, names: list[str]) -> pa.Table:
+    """Every column as text, parsed in parallel by Arrow."""
+    return pa_csv.read_csv(
+        source,
+        # Blocks of a few MB: fewer chunks, and measurably less time in page faults.
+        read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, block_size=_BLOCK),
+        # Without line breaks inside values the parser splits the file in parallel;
+        # a file that has them fails here and goes to the careful reader.
+        parse_options=pa_csv.ParseOptions(newlines_in_values=False),
+        # UTF-8 is checked on the distinct values only (see _read_fast), not on every row.
+        convert_options=pa_csv.ConvertOptions(column_types={column: pa.large_string() for column in names},
+                                              null_values=[], strings_can_be_null=False,
+                                              quoted_strings_can_be_null=False, check_utf8=False),
+    )
 
 
 def _compressed(path: Path) -> bool:
