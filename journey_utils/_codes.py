@@ -320,11 +320,29 @@ def labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     hit = _label_cache.get(array)
     if hit is not None:
         return hit
-    encoded = pc.dictionary_encode(_contiguous(array))
-    found = _readonly(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64))
-    found = (found, _readonly(np.asarray(encoded.dictionary.to_pylist(), dtype=object)))
+    indices, dictionary = _dictionary(array)
+    found = (_readonly(indices.astype(np.int64)), _readonly(np.asarray(dictionary.to_pylist(), dtype=object)))
     _label_cache.put(array, found)
     return found
+
+
+def _dictionary(array) -> tuple[np.ndarray, pa.Array]:
+    """Dictionary encoding: (index of each row's value, -1 where missing; distinct values)."""
+    encoded = pc.dictionary_encode(array)
+    if not isinstance(encoded, pa.ChunkedArray):
+        return _indices(encoded), encoded.dictionary
+    if encoded.num_chunks == 0:
+        return np.empty(0, np.int32), pa.array([], array.type)
+    if len({len(chunk.dictionary) for chunk in encoded.chunks}) > 1:
+        return _dictionary(_contiguous(array))
+    # Arrow encodes all chunks against one growing dictionary: every chunk ends up
+    # with the same, complete one, so the chunks need no copying together.
+    return np.concatenate([_indices(chunk) for chunk in encoded.chunks]), encoded.chunk(0).dictionary
+
+
+def _indices(encoded: pa.DictionaryArray) -> np.ndarray:
+    indices = encoded.indices
+    return (pc.fill_null(indices, -1) if indices.null_count else indices).to_numpy(zero_copy_only=False)
 
 
 def _threads() -> int:
@@ -343,17 +361,7 @@ def _parts(array, threads: int) -> list:
 
 def _split_part(array) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
     """(page codes, journey lengths, row -> journey, page names) for one part of a column."""
-    encoded = pc.dictionary_encode(array)
-    if isinstance(encoded, pa.ChunkedArray) and len({len(c.dictionary) for c in encoded.chunks}) > 1:
-        encoded = pc.dictionary_encode(_contiguous(array))
-    if isinstance(encoded, pa.ChunkedArray):
-        # Arrow encodes all chunks against one growing dictionary: every chunk ends up
-        # with the same, complete one, so the chunks need no copying together.
-        strings = encoded.chunk(encoded.num_chunks - 1).dictionary if encoded.num_chunks else pa.array([], array.type)
-        rows = (np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks])
-                if encoded.num_chunks else np.empty(0, np.int64))
-    else:
-        strings, rows = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False)
+    rows, strings = _dictionary(array)
     # Sessions repeat a lot ("Log in-Log in"): each distinct string is split once.
     lists = pc.split_pattern(strings, SEPARATOR)
     lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
