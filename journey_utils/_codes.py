@@ -498,15 +498,18 @@ def run_counts(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sorted_values[starts], np.diff(np.r_[starts, len(sorted_values)])
 
 
-def time_order(users: np.ndarray, sessions: np.ndarray) -> np.ndarray:
-    """Row positions sorted by user, then session (stable)."""
-    if len(users) == 0:
-        return np.empty(0, dtype=np.int64)
+def time_order(users: np.ndarray, sessions: np.ndarray) -> np.ndarray | None:
+    """Row positions sorted by user, then session (stable); None when the rows are in that order."""
+    if len(users) < 2:
+        return None
     # Files usually come sorted: checking that with boolean arrays is much cheaper
-    # than building a sort key.
-    in_order = (users[1:] > users[:-1]) | ((users[1:] == users[:-1]) & (sessions[1:] >= sessions[:-1]))
+    # than building a sort key, and callers then skip gathering every column.
+    in_order = np.greater(users[1:], users[:-1])
+    same_user = np.equal(users[1:], users[:-1])
+    same_user &= np.greater_equal(sessions[1:], sessions[:-1])
+    in_order |= same_user
     if in_order.all():
-        return np.arange(len(users), dtype=np.int64)
+        return None
     if users.dtype.kind in "iu" and sessions.dtype.kind in "iu":
         low_user, low_session = int(users.min()), int(sessions.min())
         span = int(sessions.max()) - low_session + 1

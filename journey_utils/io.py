@@ -17,6 +17,7 @@ import bz2
 import csv
 import gzip
 import lzma
+import mmap
 import os
 import sys
 import warnings
@@ -325,17 +326,27 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
         return None
     try:
         if _compressed(path):
-            table = _parse(str(path), names)
+            table = _parse(str(path), names, text_ids=True)
         else:
             # A plain file is mapped rather than read: the parser works on the page
-            # cache (it copies the values it keeps, so the map is closed right after).
-            with pa.memory_map(str(path)) as source:
-                table = _parse(source, names)
+            # cache (it copies the values it keeps, so the map is closed right after),
+            # and one fast byte search over the same map decides how to parse the ids.
+            with open(path, "rb") as handle:
+                mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            try:
+                table = _parse(pa.BufferReader(pa.py_buffer(mapped)), names, text_ids=_may_hold_hex(mapped))
+            finally:
+                try:
+                    mapped.close()
+                except BufferError:
+                    # Something (a traceback awaiting garbage collection) still holds the
+                    # parser's view of the map: it is unmapped when that is released.
+                    pass
         # The journeys are split and the plans labelled (both remembered for later)
         # on other threads while this one checks the ids. Both decode their distinct
         # page names and plans to Python, which raises on bytes that are not UTF-8;
         # as a '-' is never part of a multi-byte character, every byte of a journey
-        # lies in one of its pages, and ids of plain digits are ASCII.
+        # lies in one of its pages, and ids are ASCII.
         with ThreadPoolExecutor(min(2, max(1, pa.cpu_count()))) as pool:
             split = pool.submit(_codes.split, table[TARGET])
             labelled = pool.submit(_codes.labels, table[PLAN])
@@ -359,8 +370,11 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
     return table.to_pandas()
 
 
-def _parse(source, names: list[str]) -> pa.Table:
-    """Every column as text, parsed in parallel by Arrow."""
+def _parse(source, names: list[str], text_ids: bool) -> pa.Table:
+    """The file parsed in parallel by Arrow: ids as int64 (or as text), the rest as text."""
+    types = {column: pa.large_string() for column in names}
+    if not text_ids:
+        types.update({USER: pa.int64(), SESSION: pa.int64()})
     return pa_csv.read_csv(
         source,
         # Blocks of a few MB: fewer chunks, and measurably less time in page faults.
@@ -369,7 +383,7 @@ def _parse(source, names: list[str]) -> pa.Table:
         # a file that has them fails here and goes to the careful reader.
         parse_options=pa_csv.ParseOptions(newlines_in_values=False),
         # UTF-8 is checked on the distinct values only (see _read_fast), not on every row.
-        convert_options=pa_csv.ConvertOptions(column_types={column: pa.large_string() for column in names},
+        convert_options=pa_csv.ConvertOptions(column_types=types,
                                               null_values=[], strings_can_be_null=False,
                                               quoted_strings_can_be_null=False, check_utf8=False),
     )
@@ -383,11 +397,22 @@ def _compressed(path: Path) -> bool:
         return path.suffix.lower() in _OPENERS or path.suffix.lower() in _UNSCANNED
 
 
+def _may_hold_hex(mapped: mmap.mmap) -> bool:
+    """Whether the file has an 'x' or 'X' anywhere, so that an id could be hexadecimal.
+
+    Arrow's integer parser reads '0x1F' as 31; an id must be decimal. A byte search
+    of the mapped file costs far less than parsing the ids as text to check them.
+    """
+    return mapped.find(b"x") >= 0 or mapped.find(b"X") >= 0
+
+
 def _plain_ids(ids: pa.ChunkedArray) -> pa.ChunkedArray | None:
     """The ids as int64 when every one is written as plain digits, else None.
 
     Arrow's own integer conversion would also accept spellings such as hexadecimal.
     """
+    if pa.types.is_integer(ids.type):
+        return ids
     if not pc.all(pc.ascii_is_decimal(ids)).as_py():
         return None
     return pc.cast(ids, pa.int64())
@@ -510,12 +535,13 @@ def _integer_ids(values: pd.Series, name: str, column: str, lines: _Lines, text)
     """Ids as int64: whole numbers from 0 up (``5``, ``+5``, `` 5 `` and ``5.0`` all read as 5)."""
     if pd.api.types.is_integer_dtype(values):
         numbers = values.to_numpy(dtype=np.int64)
-        bad = np.flatnonzero(numbers < 0)
-        if len(bad):
+        # min() and max() first: no array of the column's length unless something is wrong.
+        if len(numbers) and numbers.min() < 0:
+            bad = np.flatnonzero(numbers < 0)
             examples = ", ".join(repr(str(v)) for v in values.iloc[bad[:3]])
             _fail(name, column, f"{len(bad)} values are not non-negative integers (e.g. {examples})", bad, lines)
-        if not (numbers >= _EXACT).any():
-            return pd.Series(numbers, index=values.index, dtype=np.int64)
+        if not len(numbers) or numbers.max() < _EXACT:
+            return values if values.dtype == np.int64 else pd.Series(numbers, index=values.index, dtype=np.int64)
         # The reader may have gone through floating point (when some id is written
         # '5.0'), which is exact only below 2**53: check the large ids from the text.
         values = text()
@@ -609,15 +635,16 @@ def _check_users(data: pd.DataFrame, name: str, report: dict, lines: _Lines) -> 
 
     One sort by (user, session) answers all three questions.
     """
-    users = data[USER].to_numpy()
-    order = _codes.time_order(users, data[SESSION].to_numpy())
-    users, sessions = users[order], data[SESSION].to_numpy()[order]
-    same_user = users[1:] == users[:-1]
-    if (same_user & (sessions[1:] == sessions[:-1])).any():
+    users, sessions = data[USER].to_numpy(), data[SESSION].to_numpy()
+    plans = _codes.labels(data[PLAN])[0]
+    order = _codes.time_order(users, sessions)
+    if order is not None:
+        users, sessions, plans = users[order], sessions[order], plans[order]
+    same_user = np.equal(users[1:], users[:-1])
+    if (same_user & np.equal(sessions[1:], sessions[:-1])).any():
         data = _duplicates(data, name, report, lines)
         return _check_users(data, name, report, lines)
-    plans = _codes.labels(data[PLAN])[0][order]
-    if (same_user & (plans[1:] != plans[:-1])).any():
+    if (same_user & np.not_equal(plans[1:], plans[:-1])).any():
         _fail_plans(data, name, lines)
     return data, int(len(users) - np.count_nonzero(same_user))
 

@@ -178,25 +178,30 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
 
     users = data[group_column].to_numpy()
     order = _codes.time_order(users, data[order_column].to_numpy())
-    sorted_users = users[order]
-    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]]) if len(order) else np.empty(0, np.int64)
-    sizes = np.diff(np.r_[starts, len(order)])
+    sorted_users = users if order is None else users[order]
+    n = len(sorted_users)
+    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]]) if n else np.empty(0, np.int64)
+    sizes = np.diff(np.r_[starts, n])
     if sessions != "All":
         # A session is among its user's first (last) N when the session N places
         # before (after) it in time order belongs to another user or does not exist.
-        chosen = np.ones(len(order), dtype=bool)
+        chosen = np.ones(n, dtype=bool)
         if count_from == "first":
             np.not_equal(sorted_users[sessions:], sorted_users[:-sessions], out=chosen[sessions:])
         else:
             np.not_equal(sorted_users[:-sessions], sorted_users[sessions:], out=chosen[:-sessions])
-        order = order[chosen]
+        order = np.flatnonzero(chosen) if order is None else order[chosen]
         sizes = np.minimum(sizes, sessions)
         starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64) if len(sizes) else starts
+    # None: every row, in file order.
+    kept = len(order) if order is not None else n
 
     # A user's kept sessions are adjacent in `order`, so their journey is one slice of codes.
-    coded = _codes.encode(data[target_column], rows=order, transform=transform).regroup(np.r_[starts, len(order)].astype(np.int64))
+    coded = _codes.encode(data[target_column], rows=order, transform=transform).regroup(np.r_[starts, kept].astype(np.int64))
 
-    last_rows = order[np.r_[starts[1:], len(order)] - 1] if len(order) else order
+    last_rows = np.r_[starts[1:], kept] - 1 if kept else np.empty(0, np.int64)
+    if order is not None:
+        last_rows = order[last_rows]
     out = pd.DataFrame({group_column: users[last_rows]})
     if plan_column in data.columns:
         _check_one_plan(data, group_column, plan_column, order, starts, sizes, function)
@@ -208,11 +213,14 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
 
 
 def _check_one_plan(data, group_column, plan_column, order, starts, sizes, function) -> None:
-    plans = _codes.labels(data[plan_column])[0][order]
+    plans = _codes.labels(data[plan_column])[0]
+    if order is not None:
+        plans = plans[order]
     first = np.repeat(plans[starts], sizes)
     mixed = np.flatnonzero(plans != first)
     if len(mixed):
-        users = pd.unique(data[group_column].to_numpy()[order][mixed])
+        users = data[group_column].to_numpy()
+        users = pd.unique((users if order is None else users[order])[mixed])
         shown = ", ".join(str(u) for u in users[:10])
         raise ValueError(
             f"{function}: {len(users)} users have more than one {plan_column} (e.g. {shown}); "

@@ -317,7 +317,8 @@ def test_missing_plan(tmp_path):
 
 
 @pytest.mark.parametrize("column, value", [("user_id", "abc"), ("user_id", "1.5"), ("session_id", ""),
-                                           ("session_id", "NaN"), ("user_id", "0x1F"), ("user_id", "١٢"),
+                                           ("session_id", "NaN"), ("user_id", "0x1F"), ("session_id", "0X1F"),
+                                           ("user_id", "-0x1"), ("user_id", "١٢"),
                                            ("session_id", "1,000")])
 def test_non_integer_ids(tmp_path, column, value):
     row = {"user_id": "1", "session_id": "2", "subscription_type": "Annual", "user_journey": "A"}

@@ -33,6 +33,21 @@ def test_schema_and_file_order(tmp_path):
     assert isinstance(data.index, pd.RangeIndex)
 
 
+@pytest.mark.parametrize("page", ["Pricing", "Tax info", "FAQ X"])
+@pytest.mark.parametrize("spelled", [False, True])
+def test_ids_in_every_accepted_spelling(tmp_path, page, spelled):
+    # With and without an 'x' in the file, which decides how the fast reader parses
+    # ids, and with spellings ('+8', '9.0') that only the careful reader accepts.
+    rows = ["5,1", " 6 ,2", "007,3", "8,4", "9,5", '"10",6']
+    if spelled:
+        rows[3:5] = ["+8,4", "9.0,5"]
+    text = HEADER + "".join(f"{ids},Annual,Homepage-{page}\n" for ids in rows)
+    data = ju.load_sessions(write(tmp_path, text))
+    assert data["user_id"].tolist() == [5, 6, 7, 8, 9, 10]
+    assert data["session_id"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert data["user_id"].dtype == np.int64
+
+
 def test_load_report(tmp_path):
     path = write(tmp_path, HEADER + BODY)
     data = ju.load_sessions(str(path))
