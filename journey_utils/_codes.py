@@ -321,7 +321,8 @@ def labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if hit is not None:
         return hit
     indices, dictionary = _dictionary(array)
-    found = (_readonly(indices.astype(np.int64)), _readonly(np.asarray(dictionary.to_pylist(), dtype=object)))
+    # 32-bit labels, as Arrow makes them: half the memory, and only ever compared.
+    found = (_readonly(indices.astype(np.int32, copy=False)), _readonly(np.asarray(dictionary.to_pylist(), dtype=object)))
     _label_cache.put(array, found)
     return found
 
@@ -359,42 +360,68 @@ def _parts(array, threads: int) -> list:
     return [array.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def _split_part(array) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
-    """(page codes, journey lengths, row -> journey, page names) for one part of a column."""
+# Distinct strings split at a time: the lists of page names are the largest transient
+# of loading, and each slice's are dropped as soon as its pages are coded.
+_SPLIT_SLICE = 1 << 16
+
+
+def _split_part(array) -> tuple[list, np.ndarray, np.ndarray, pa.Array]:
+    """(page codes in slices, journey lengths, row -> journey, page names) for one part of a column."""
     rows, strings = _dictionary(array)
     # Sessions repeat a lot ("Log in-Log in"): each distinct string is split once.
+    codes, lengths, pages = [], [], None
+    for start in range(0, len(strings), _SPLIT_SLICE):
+        piece_codes, piece_lengths, pages = _split_strings(strings.slice(start, _SPLIT_SLICE), pages)
+        codes.append(piece_codes)
+        lengths.append(piece_lengths)
+    if pages is None:
+        pages = pa.array([], strings.type)
+    # Still Arrow's 32-bit integers: widened once, when the parts are combined.
+    return codes, np.concatenate(lengths) if lengths else np.empty(0, np.int64), rows, pages
+
+
+def _split_strings(strings, pages) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """Codes and lengths of ``strings`` against the page names ``pages`` (extended as needed)."""
     lists = pc.split_pattern(strings, SEPARATOR)
-    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
-    pages = pc.list_flatten(lists).dictionary_encode()
-    codes = pages.indices.to_numpy(zero_copy_only=False)
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    names = pc.list_flatten(lists)
+    if pages is None:
+        encoded = names.dictionary_encode()
+        pages, codes = encoded.dictionary, encoded.indices
+    else:
+        codes = pc.index_in(names, value_set=pages)
+        if codes.null_count:
+            # Names this part has not met before: appended, so earlier codes stay valid.
+            pages = pa.concat_arrays([pages, pc.unique(names.filter(pc.is_null(codes)))])
+            codes = pc.index_in(names, value_set=pages)
+    codes = codes.to_numpy(zero_copy_only=False)
     blank = np.flatnonzero(pc.equal(pc.binary_length(strings), 0).to_numpy(zero_copy_only=False))
     if len(blank):
         # An empty string is a journey of no pages, not of one page named "".
         keep = np.ones(len(codes), dtype=bool)
         keep[np.cumsum(lengths)[blank] - 1] = False
-        codes, lengths = codes[keep], np.array(lengths)
+        codes = codes[keep]
         lengths[blank] = 0
-    # Still Arrow's 32-bit integers: widened once, when the parts are combined.
-    return codes, lengths, rows, pages.dictionary
+    return codes, lengths, pages
 
 
 def _combine(results) -> tuple[CodedJourneys, np.ndarray]:
     """One page dictionary and one numbering of journeys for the parts of a column."""
-    if len(results) == 1:
-        codes, lengths, rows, pages = results[0]
-        codes, rows = codes.astype(np.int64), rows.astype(np.int64)
-    else:
-        pages = pc.unique(pa.chunked_array([names for *_, names in results], type=results[0][3].type))
-        # Each part numbered its pages and strings from 0: renumber into the shared ones.
-        codes = np.empty(sum(len(part[0]) for part in results), dtype=np.int64)
-        rows = np.empty(sum(len(part[2]) for part in results), dtype=np.int64)
-        at_code = at_row = strings = 0
-        for part_codes, part_lengths, part_rows, names in results:
-            renumber = pc.index_in(names, value_set=pages).to_numpy(zero_copy_only=False).astype(np.int64)
-            np.take(renumber, part_codes, out=codes[at_code:at_code + len(part_codes)])
-            np.add(part_rows, strings, out=rows[at_row:at_row + len(part_rows)])
-            at_code, at_row, strings = at_code + len(part_codes), at_row + len(part_rows), strings + len(part_lengths)
-        lengths = np.concatenate([part[1] for part in results])
+    pages = results[0][3] if len(results) == 1 else pc.unique(
+        pa.chunked_array([names for *_, names in results], type=results[0][3].type))
+    # Each part numbered its pages and strings from 0: renumber into the shared ones,
+    # a slice at a time so that no index array of the column's size is made.
+    codes = np.empty(sum(len(piece) for part in results for piece in part[0]), dtype=np.int64)
+    rows = np.empty(sum(len(part[2]) for part in results), dtype=np.int64)
+    at_code = at_row = strings = 0
+    for part_codes, part_lengths, part_rows, names in results:
+        renumber = pc.index_in(names, value_set=pages).to_numpy(zero_copy_only=False).astype(np.int64)
+        for piece in part_codes:
+            np.take(renumber, piece, out=codes[at_code:at_code + len(piece)])
+            at_code += len(piece)
+        np.add(part_rows, strings, out=rows[at_row:at_row + len(part_rows)])
+        at_row, strings = at_row + len(part_rows), strings + len(part_lengths)
+    lengths = np.concatenate([part[1] for part in results])
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     coded = CodedJourneys(_readonly(codes), _readonly(offsets), np.asarray(pages.to_pylist(), dtype=object))

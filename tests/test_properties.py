@@ -98,23 +98,27 @@ def test_preprocess_and_metrics_match_reference(data, sessions, count_from, choi
 
 
 @contextlib.contextmanager
-def split_in_parts(parts):
-    """Make the journey column split in ``parts`` pieces on threads, however small it is."""
-    saved = _codes._PARALLEL_ROWS, _codes._threads
+def split_in_parts(parts, strings_at_a_time=None):
+    """Make the journey column split in ``parts`` pieces on threads, however small it is,
+    and (optionally) the distinct strings of each piece split a few at a time."""
+    saved = _codes._PARALLEL_ROWS, _codes._threads, _codes._SPLIT_SLICE
     _codes._PARALLEL_ROWS, _codes._threads = 1, lambda: parts
+    _codes._SPLIT_SLICE = strings_at_a_time or _codes._SPLIT_SLICE
     try:
         yield
     finally:
-        _codes._PARALLEL_ROWS, _codes._threads = saved
+        _codes._PARALLEL_ROWS, _codes._threads, _codes._SPLIT_SLICE = saved
 
 
 @FEWER
-@given(data=session_rows(), sessions=windows, parts=st.integers(2, 5), choice=st.data())
-def test_split_in_parallel_parts_matches_reference(data, sessions, parts, choice):
-    """Big columns are split on several threads; the parts must join up exactly."""
+@given(data=session_rows(), sessions=windows, parts=st.integers(2, 5),
+       strings_at_a_time=st.sampled_from([None, 1, 2, 3]), choice=st.data())
+def test_split_in_parallel_parts_matches_reference(data, sessions, parts, strings_at_a_time, choice):
+    """Big columns are split on several threads, each a slice of strings at a time
+    (meeting new page names slice by slice); the pieces must join up exactly."""
     vocabulary, _, rows = data
     pages = choice.draw(st.lists(st.sampled_from(vocabulary), max_size=2, unique=True))
-    with split_in_parts(parts):
+    with split_in_parts(parts, strings_at_a_time):
         # Arrow-backed, and as one array or as several chunks, as a CSV reader makes it.
         frame = sessions_frame(rows)
         if choice.draw(st.booleans(), label="chunked") and len(frame) > 1:
