@@ -5,7 +5,10 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 ALL_PLANS = "All"
 
@@ -58,5 +61,10 @@ def check_positive_int(value, name: str, function: str) -> int:
 
 def ranked(values, labels, *, name: str, index_name: str) -> pd.Series:
     """A Series sorted by value descending, then label ascending (deterministic ranks)."""
-    series = pd.Series(values, index=pd.Index(labels, name=index_name, dtype="str"), name=name)
-    return series.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    values = np.asarray(values)
+    labels = pa.array(labels, type=pa.large_string(), from_pandas=True)
+    # One sort on both keys (labels compare as Python strings do: by code point).
+    order = pc.sort_indices(pa.table({"value": values, "label": labels}),
+                            sort_keys=[("value", "descending"), ("label", "ascending")]).to_numpy()
+    index = pd.Index(pd.array(labels.take(order), dtype="str"), name=index_name)
+    return pd.Series(values[order], index=index, name=name)

@@ -112,9 +112,16 @@ class CodedJourneys:
 
     def filter(self, mask: np.ndarray) -> CodedJourneys:
         """The same journeys keeping only the page occurrences where ``mask`` is True."""
+        # Positions, then a gather: much faster than boolean indexing on irregular masks.
         kept = np.flatnonzero(mask)
-        # Kept positions before each journey's start: a search per journey, not a pass per page.
-        offsets = np.searchsorted(kept, self.offsets).astype(np.int64)
+        if len(self.offsets) * 16 < len(mask):
+            # Few journeys: a search per journey beats a pass over every page.
+            offsets = np.searchsorted(kept, self.offsets).astype(np.int64)
+        else:
+            # Kept occurrences before each position, read off at every journey's start.
+            before = np.zeros(len(mask) + 1, dtype=np.int64)
+            np.cumsum(mask.astype(np.int64), out=before[1:])
+            offsets = before[self.offsets]
         return CodedJourneys(_readonly(self.codes[kept]), _readonly(offsets), self.pages)
 
     def take(self, rows: np.ndarray) -> CodedJourneys:
@@ -134,17 +141,11 @@ class CodedJourneys:
 def _gather_index(starts: np.ndarray, lengths: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Concatenated ranges ``starts[i] : starts[i] + lengths[i]``, in one array.
 
-    Built as a cumulative sum of steps (1 inside a range, a jump at each range's
-    start), so it needs a single array of the output's size.
+    Each output position is its own number plus the shift of its range (repeated
+    over the range), so empty ranges need no special case.
     """
-    filled = lengths > 0
-    starts, lengths = starts[filled], lengths[filled]
-    index = np.ones(offsets[-1], dtype=np.int64)
-    if len(starts):
-        previous_end = np.r_[0, (starts + lengths - 1)[:-1]]
-        index[offsets[:-1][filled]] = starts - previous_end
-        index[0] = starts[0]
-        np.cumsum(index, out=index)
+    index = np.repeat(starts - offsets[:-1], lengths)
+    index += np.arange(len(index), dtype=np.int64)
     return index
 
 
@@ -496,6 +497,21 @@ def dense(keys: np.ndarray) -> tuple[np.ndarray, int]:
     return inverse.astype(np.int64).reshape(-1), len(uniques)
 
 
+def journeys_with_page(coded: CodedJourneys) -> tuple[np.ndarray, np.ndarray]:
+    """For every page code that occurs, the number of journeys it occurs in (codes sorted)."""
+    if coded.n_pages > 64 or not len(coded.codes):
+        return distinct_counts(coded.journey_index, coded.codes)
+    # A small vocabulary: one 64-bit set of pages per journey, then a count per bit.
+    bits = np.left_shift(np.uint64(1), coded.codes.astype(np.uint64))
+    starts = coded.offsets[:-1][coded.lengths > 0]
+    sets = np.bitwise_or.reduceat(bits, starts)
+    # Little-endian bytes, little-endian bits: column k is bit k, page code k.
+    per_bit = np.unpackbits(sets.astype("<u8", copy=False).view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+    counts = per_bit.sum(axis=0, dtype=np.int64)
+    codes = np.flatnonzero(counts)
+    return codes, counts[codes]
+
+
 def distinct_counts(group: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For every distinct key, the number of distinct groups it occurs in.
 
@@ -513,7 +529,14 @@ def distinct_counts(group: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np
     first = np.empty(len(pairs), dtype=bool)
     first[0] = True
     np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
-    values, counts = run_counts(np.sort(pairs[first] % bound))
+    distinct = pairs[np.flatnonzero(first)] % bound
+    if bound <= 4 * len(distinct) + 1024:
+        # Keys in a small range: counting beats a second sort.
+        tally = np.bincount(distinct, minlength=bound)
+        values = np.flatnonzero(tally)
+        counts = tally[values]
+    else:
+        values, counts = run_counts(np.sort(distinct))
     return (values if uniques is None else uniques[values]), counts
 
 

@@ -97,7 +97,7 @@ def page_presence(data, plan="All", normalize=False, *, target_column=TARGET, pl
     np.float64(0.5)
     """
     _, coded = _coded(data, plan, target_column, plan_column, "page_presence")
-    codes, counts = _codes.distinct_counts(coded.journey_index, coded.codes)
+    codes, counts = _codes.journeys_with_page(coded)
     labels = coded.pages[codes]
     if normalize:
         share = counts / coded.n_journeys if coded.n_journeys else counts.astype(float)

@@ -32,10 +32,12 @@ def _replace_journeys(data: pd.DataFrame, target_column: str, coded: _codes.Code
 
 
 def _collapse_runs(coded: _codes.CodedJourneys) -> _codes.CodedJourneys:
-    mask = np.ones(len(coded.codes), dtype=bool)
-    np.not_equal(coded.codes[1:], coded.codes[:-1], out=mask[1:])
-    mask[coded.offsets[:-1][coded.lengths > 0]] = True
-    return coded.filter(mask)
+    n = len(coded.codes)
+    # One spare slot: an empty journey at the end starts at position n.
+    mask = np.ones(n + 1, dtype=bool)
+    np.not_equal(coded.codes[1:], coded.codes[:-1], out=mask[1:n])
+    mask[coded.offsets[:-1]] = True
+    return coded.filter(mask[:n])
 
 
 def _drop_pages(coded: _codes.CodedJourneys, pages: list[str]) -> _codes.CodedJourneys:

@@ -102,6 +102,17 @@ def test_one_page_journeys():
     assert ju.journey_lengths(frame).tolist() == [1, 1, 1]
 
 
+@pytest.mark.parametrize("n_pages", [63, 64, 65, 130])
+def test_page_presence_with_many_distinct_pages(n_pages):
+    # Small vocabularies take a bit-set path, large ones a sort: both must agree with the reference.
+    rng = np.random.default_rng(n_pages)
+    names = [f"P{k}" for k in range(n_pages)]
+    journeys = ["-".join(rng.choice(names, size=rng.integers(1, 12))) for _ in range(300)]
+    journeys += ["-".join(names), "", names[-1]]
+    frame = pd.DataFrame({"user_journey": journeys})
+    assert pairs(ju.page_presence(frame)) == ref.ranked(ref.page_presence(journeys))
+
+
 # --- ordering ------------------------------------------------------------------------
 
 
