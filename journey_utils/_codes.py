@@ -13,6 +13,7 @@ splits its journeys once.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -158,14 +159,18 @@ def empty() -> CodedJourneys:
 class _Memo:
     """A small least-recently-used table of results, keyed on the identity of Arrow arrays.
 
-    Each entry holds its array, which keeps the array's buffers alive, so their
-    addresses cannot be reused by other data while the entry exists.
+    An entry lives only as long as its owner, the Arrow object holding the column's
+    buffers (for a pandas column, the one pandas keeps, shared by every selection of
+    the column): it is referenced weakly and dropped with it. So a frame that is
+    deleted takes its remembered encodings along, and while an entry exists its
+    buffers are alive, so their addresses cannot be reused by other data.
     """
 
     def __init__(self, size: int):
         self._entries: OrderedDict = OrderedDict()
         self._size = size
-        self._lock = threading.Lock()
+        # Re-entrant: an owner may be collected, and its entry dropped, on this thread.
+        self._lock = threading.RLock()
 
     def get(self, array):
         key = _identity(array)
@@ -176,13 +181,24 @@ class _Memo:
             self._entries.move_to_end(key)
             return hit[1]
 
-    def put(self, array, value) -> None:
+    def put(self, array, value, owner) -> None:
         key = _identity(array)
+
+        def forget(_, key=key):
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is not None and entry[0] is owned:
+                    del self._entries[key]
+
+        owned = weakref.ref(owner, forget)
         with self._lock:
-            self._entries[key] = (array, value)
+            self._entries[key] = (owned, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def clear(self) -> None:
         with self._lock:
@@ -193,19 +209,29 @@ class _Memo:
 _cache = _Memo(_CACHE_SIZE)
 
 
-def _arrow(journeys: pd.Series):
-    """The column as Arrow, without copying (a chunked array stays chunked)."""
-    try:
-        array = pa.array(journeys, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise TypeError(f"journeys must be strings: {error}") from None
+def _arrow(journeys) -> tuple:
+    """The column as Arrow without copying (a chunked array stays chunked), and its owner.
+
+    The owner is the Arrow object a pandas column holds (or the array given), which
+    remembered results are tied to.
+    """
+    if isinstance(journeys, (pa.Array, pa.ChunkedArray)):
+        owner = journeys
+    else:
+        try:
+            export = getattr(getattr(journeys, "array", None), "__arrow_array__", None)
+            owner = export() if export is not None else pa.array(journeys, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            raise TypeError(f"journeys must be strings: {error}") from None
+    array = owner
     if isinstance(array, pa.ChunkedArray) and array.num_chunks == 1:
         array = array.chunk(0)
     if pa.types.is_null(array.type):
-        return pa.array([None] * len(array), type=pa.large_string())
+        array = pa.array([None] * len(array), type=pa.large_string())
+        return array, array
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         raise TypeError(f"journeys must be strings; found values of type {array.type}")
-    return array
+    return array, owner
 
 
 def _identity(array) -> tuple:
@@ -231,11 +257,11 @@ def encode(journeys: pd.Series, rows: np.ndarray | None = None, transform=None) 
     """
     if len(journeys) == 0:
         return empty() if transform is None else transform(empty())
-    array = _arrow(journeys)
+    array, owner = _arrow(journeys)
     known = _cache.get(array)
     if known is None:
-        known = _encode(array)
-        _cache.put(array, known)
+        known = _encode(array, owner)
+        _cache.put(array, known, owner)
     coded, index = known
     if rows is not None:
         index = rows if index is None else index[rows]
@@ -268,7 +294,7 @@ _split_cache = _Memo(2)
 _PARALLEL_ROWS = 250_000
 
 
-def split(journeys) -> tuple[CodedJourneys, np.ndarray]:
+def split(journeys, owner=None) -> tuple[CodedJourneys, np.ndarray]:
     """Every distinct journey string split into page codes, and which one each row holds.
 
     Unlike :func:`encode` this accepts untidy journeys: empty page names and
@@ -284,7 +310,7 @@ def split(journeys) -> tuple[CodedJourneys, np.ndarray]:
     rows : ndarray of int64
         For each row, the journey of ``coded`` it holds.
     """
-    array = journeys if isinstance(journeys, (pa.Array, pa.ChunkedArray)) else _arrow(journeys)
+    array, owner = (journeys, owner or journeys) if isinstance(journeys, (pa.Array, pa.ChunkedArray)) else _arrow(journeys)
     hit = _split_cache.get(array)
     if hit is not None:
         return hit
@@ -298,7 +324,7 @@ def split(journeys) -> tuple[CodedJourneys, np.ndarray]:
         with ThreadPoolExecutor(len(parts)) as pool:
             results = list(pool.map(_split_part, parts))
     coded, rows = _combine(results)
-    _split_cache.put(array, (coded, rows))
+    _split_cache.put(array, (coded, rows), owner)
     return coded, rows
 
 
@@ -314,7 +340,7 @@ def labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     while loading and again while grouping hashes it once.
     """
     try:
-        array = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else _arrow(values)
+        array, owner = _arrow(values)
     except TypeError:
         found, uniques = pd.factorize(values)
         return np.asarray(found, dtype=np.int64), np.asarray(uniques, dtype=object)
@@ -324,7 +350,7 @@ def labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     indices, dictionary = _dictionary(array)
     # 32-bit labels, as Arrow makes them: half the memory, and only ever compared.
     found = (_readonly(indices.astype(np.int32, copy=False)), _readonly(np.asarray(dictionary.to_pylist(), dtype=object)))
-    _label_cache.put(array, found)
+    _label_cache.put(array, found, owner)
     return found
 
 
@@ -429,7 +455,7 @@ def _combine(results) -> tuple[CodedJourneys, np.ndarray]:
     return coded, _readonly(rows)
 
 
-def _encode(array: pa.Array) -> tuple[CodedJourneys, np.ndarray]:
+def _encode(array: pa.Array, owner) -> tuple[CodedJourneys, np.ndarray]:
     """Codes of each distinct journey string, and which distinct string each row holds."""
     if array.null_count:
         rows = np.flatnonzero(pc.is_null(_contiguous(array)).to_numpy(zero_copy_only=False))
@@ -437,7 +463,7 @@ def _encode(array: pa.Array) -> tuple[CodedJourneys, np.ndarray]:
             f"{array.null_count} journeys are missing (row positions {_first(rows)}); "
             "load data with load_sessions, which reports or repairs them"
         )
-    coded, row_string = split(array)
+    coded, row_string = split(array, owner)
     empty_names = np.flatnonzero(coded.pages == "")
     # The dictionary can hold "" with no page using it (left by an empty journey).
     if len(empty_names) and (coded.codes == empty_names[0]).any():
@@ -460,7 +486,8 @@ def decode(coded: CodedJourneys) -> pd.Series:
     lists = pa.LargeListArray.from_arrays(pa.array(coded.offsets, type=pa.int64()), values)
     joined = pc.binary_join(lists, pa.scalar(SEPARATOR, pa.large_string()))
     series = pd.Series(pd.array(joined, dtype="str"))
-    _cache.put(_arrow(series), (coded, None))
+    array, owner = _arrow(series)
+    _cache.put(array, (coded, None), owner)
     return series
 
 

@@ -342,21 +342,25 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
                     # Something (a traceback awaiting garbage collection) still holds the
                     # parser's view of the map: it is unmapped when that is released.
                     pass
-        # The journeys are split and the plans labelled (both remembered for later)
-        # on other threads while this one checks the ids. Both decode their distinct
-        # page names and plans to Python, which raises on bytes that are not UTF-8;
-        # as a '-' is never part of a multi-byte character, every byte of a journey
-        # lies in one of its pages, and ids are ASCII.
+        # The frame shares the table's memory. What is remembered below belongs to its
+        # columns, and is forgotten with them.
+        data = table.to_pandas()
+        # The journeys are split and the plans labelled (both remembered for later) on
+        # other threads while this one checks ids read as text. Both decode their
+        # distinct page names and plans to Python, which raises on bytes that are not
+        # UTF-8; as a '-' is never part of a multi-byte character, every byte of a
+        # journey lies in one of its pages, and ids are ASCII.
         with ThreadPoolExecutor(min(2, max(1, pa.cpu_count()))) as pool:
-            split = pool.submit(_codes.split, table[TARGET])
-            labelled = pool.submit(_codes.labels, table[PLAN])
+            split = pool.submit(_codes.split, data[TARGET])
+            labelled = pool.submit(_codes.labels, data[PLAN])
             ids = {column: _plain_ids(table[column]) for column in (USER, SESSION)}
             coded, _ = split.result()
             _, plans = labelled.result()
         if any(column is None for column in ids.values()):
             return None
         for column, values in ids.items():
-            table = table.set_column(table.schema.get_field_index(column), column, values)
+            if not pa.types.is_integer(table.schema.field(column).type):
+                data[column] = values.to_numpy()
     except (pa.ArrowException, *_READ_ERRORS):
         return None
     # A line break inside a value (or a quote left open to the end of the file)
@@ -367,7 +371,7 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
         unusual = values.filter(pc.invert(pc.ascii_is_printable(values)))
         if len(unusual) and pc.any(pc.match_substring_regex(unusual, "[\r\n]")).as_py():
             return None
-    return table.to_pandas()
+    return data
 
 
 def _parse(source, names: list[str], text_ids: bool) -> pa.Table:

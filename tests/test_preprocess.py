@@ -250,3 +250,23 @@ def test_functions_return_new_objects(sessions):
         assert out is not sessions
         out["user_journey"] = "changed"
         assert sessions["user_journey"].tolist() == [r[3] for r in ROWS]
+
+
+def test_remembered_encodings_go_with_their_frames(tmp_path):
+    # Loading, grouping and counting share one split of the journeys; once the frames
+    # are deleted nothing of them may stay behind in memory.
+    from journey_utils import _codes
+
+    text = "user_id,session_id,subscription_type,user_journey\n" + "".join(
+        f"{u},{s},Annual,Homepage-Page {u % 7}-Checkout\n" for u in range(50) for s in range(3))
+    path = tmp_path / "sessions.csv"
+    path.write_text(text)
+    memos = (_codes._cache, _codes._split_cache, _codes._label_cache)
+    for memo in memos:
+        memo.clear()
+    data = ju.load_sessions(path)
+    grouped = ju.preprocess(data, sessions=2)
+    ju.page_count(grouped)
+    assert all(len(memo) for memo in memos)
+    del data, grouped
+    assert [len(memo) for memo in memos] == [0, 0, 0]
