@@ -443,8 +443,15 @@ def _combine(results) -> tuple[CodedJourneys, np.ndarray]:
     at_code = at_row = strings = 0
     for part_codes, part_lengths, part_rows, names in results:
         renumber = pc.index_in(names, value_set=pages).to_numpy(zero_copy_only=False).astype(np.int64)
+        # Parts usually meet the pages in the same order: then the codes are only widened.
+        same = np.array_equal(renumber, np.arange(len(renumber)))
         for piece in part_codes:
-            np.take(renumber, piece, out=codes[at_code:at_code + len(piece)])
+            target = codes[at_code:at_code + len(piece)]
+            if same:
+                np.copyto(target, piece)
+            else:
+                # Every code is a valid position: 'clip' skips the bounds checks.
+                np.take(renumber, piece, out=target, mode="clip")
             at_code += len(piece)
         np.add(part_rows, strings, out=rows[at_row:at_row + len(part_rows)])
         at_row, strings = at_row + len(part_rows), strings + len(part_lengths)

@@ -334,7 +334,13 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
             with open(path, "rb") as handle:
                 mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
             try:
-                table = _parse(pa.BufferReader(pa.py_buffer(mapped)), names, text_ids=_may_hold_hex(mapped))
+                # The search runs while Arrow parses (ids as integers); in the rare file
+                # with an 'x' the ids are parsed again, as text.
+                with ThreadPoolExecutor(1) as pool:
+                    hex_possible = pool.submit(_may_hold_hex, mapped)
+                    table = _parse(pa.BufferReader(pa.py_buffer(mapped)), names, text_ids=False)
+                    if hex_possible.result():
+                        table = _parse(pa.BufferReader(pa.py_buffer(mapped)), names, text_ids=True)
             finally:
                 try:
                     mapped.close()
