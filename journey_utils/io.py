@@ -115,7 +115,8 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
     Large files are parsed, and their journeys split into pages, on as many
     threads as Arrow uses (``pyarrow.cpu_count()``); ``pyarrow.set_cpu_count(1)``
     keeps everything on one thread. The split is remembered, so preprocessing and
-    metrics on the returned frame do not split the journeys again.
+    metrics on the returned frame do not split the journeys again; it is forgotten
+    when the frame (and every frame sharing its journey column) is deleted.
 
     Examples
     --------
