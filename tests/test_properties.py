@@ -220,3 +220,26 @@ def test_no_function_modifies_random_sessions(tmp_path, data):
     frame = sessions_frame(rows)
     frame.attrs["note"] = {"nested": [1, 2, {"x": "y"}]}
     assert_untouched(frame, tmp_path)
+
+
+@given(lengths=st.lists(st.integers(0, 40), max_size=30), choice=st.data())
+def test_coded_filter_and_take_match_plain_python(lengths, choice):
+    """The building blocks under every preprocessing step, on short and long journeys
+    (filter searches per journey when journeys are long, and counts otherwise)."""
+    import numpy as np
+
+    total = sum(lengths)
+    codes = np.array(choice.draw(st.lists(st.integers(0, 4), min_size=total, max_size=total)), dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    coded = _codes.CodedJourneys(codes, offsets, np.array(list("abcde"), dtype=object))
+    journeys = [codes[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
+
+    mask = np.array(choice.draw(st.lists(st.booleans(), min_size=total, max_size=total)), dtype=bool)
+    kept = coded.filter(mask)
+    keep = [mask[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:])]
+    expected = [[c for c, k in zip(j, m) if k] for j, m in zip(journeys, keep)]
+    assert [kept.codes[a:b].tolist() for a, b in zip(kept.offsets[:-1], kept.offsets[1:])] == expected
+
+    rows = choice.draw(st.lists(st.integers(0, max(len(lengths) - 1, 0)), max_size=20)) if lengths else []
+    taken = coded.take(np.array(rows, dtype=np.int64))
+    assert [taken.codes[a:b].tolist() for a, b in zip(taken.offsets[:-1], taken.offsets[1:])] == [journeys[r] for r in rows]
