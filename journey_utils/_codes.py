@@ -489,10 +489,24 @@ def decode(coded: CodedJourneys) -> pd.Series:
     The result stays in Arrow memory and is remembered, so encoding it again is free.
     """
     names = pa.array(coded.pages.tolist(), type=pa.large_string())
-    values = names.take(pa.array(coded.codes, type=pa.int64()))
-    lists = pa.LargeListArray.from_arrays(pa.array(coded.offsets, type=pa.int64()), values)
-    joined = pc.binary_join(lists, pa.scalar(SEPARATOR, pa.large_string()))
-    series = pd.Series(pd.array(joined, dtype="str"))
+
+    def join(bounds):
+        first, last = bounds
+        offsets = coded.offsets[first:last + 1]
+        values = names.take(pa.array(coded.codes[offsets[0]:offsets[-1]], type=pa.int64()))
+        lists = pa.LargeListArray.from_arrays(pa.array(offsets - offsets[0], type=pa.int64()), values)
+        return pc.binary_join(lists, pa.scalar(SEPARATOR, pa.large_string()))
+
+    n = coded.n_journeys
+    parts = min(_threads(), n // _PARALLEL_ROWS, 8)
+    ranges = [(n * k // parts, n * (k + 1) // parts) for k in range(parts)] if parts > 1 else [(0, n)]
+    if len(ranges) == 1:
+        chunks = [join(ranges[0])]
+    else:
+        # Consecutive runs of journeys joined on several threads; the column stays in chunks.
+        with ThreadPoolExecutor(len(ranges)) as pool:
+            chunks = list(pool.map(join, ranges))
+    series = pd.Series(pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype="str"))
     array, owner = _arrow(series)
     _cache.put(array, (coded, None), owner)
     return series
