@@ -300,7 +300,8 @@ def split(journeys, owner=None) -> tuple[CodedJourneys, np.ndarray]:
     Unlike :func:`encode` this accepts untidy journeys: empty page names and
     spaces around names come through as pages of their own, which is how
     ``load_sessions`` finds them. An empty string is a journey of zero pages. The
-    result is remembered, so validating a column and encoding it later split it once.
+    result is remembered, so validating a column and encoding it later split it once,
+    for as long as ``owner`` lives (by default the column's own Arrow object).
 
     Returns
     -------
@@ -310,7 +311,10 @@ def split(journeys, owner=None) -> tuple[CodedJourneys, np.ndarray]:
     rows : ndarray of int64
         For each row, the journey of ``coded`` it holds.
     """
-    array, owner = (journeys, owner or journeys) if isinstance(journeys, (pa.Array, pa.ChunkedArray)) else _arrow(journeys)
+    if isinstance(journeys, (pa.Array, pa.ChunkedArray)):
+        array, owner = journeys, journeys if owner is None else owner
+    else:
+        array, owner = _arrow(journeys)
     hit = _split_cache.get(array)
     if hit is not None:
         return hit
