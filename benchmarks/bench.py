@@ -22,7 +22,9 @@ non-zero.
 
 import argparse
 import csv
+import hashlib
 import importlib
+import json
 import math
 import os
 import pickle
@@ -321,11 +323,17 @@ def child_main(impl, csv_path, page_to_remove, repeats, out_path):
 
 
 def dataset_path(workdir, size, seed):
-    """Synthetic CSV for ``size`` sessions, generated on first use."""
-    path = Path(workdir) / f"sessions_{size}_seed{seed}.csv"
+    """Synthetic CSV for ``size`` sessions, generated on first use.
+
+    The name carries a digest of the bundled profile, so a refitted generator
+    writes new files instead of reusing ones drawn from the old profile.
+    """
+    from journey_utils.synthetic import generate_sessions, load_profile
+
+    digest = hashlib.sha256(json.dumps(load_profile(), sort_keys=True).encode()).hexdigest()[:8]
+    path = Path(workdir) / f"sessions_{size}_seed{seed}_{digest}.csv"
     if path.exists():
         return path
-    from journey_utils.synthetic import generate_sessions
 
     path.parent.mkdir(parents=True, exist_ok=True)
     print(f"generating {size:,} sessions -> {path}", flush=True)

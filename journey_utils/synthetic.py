@@ -29,7 +29,17 @@ The model
    and whether it ends the session; the last run's length also depends on the
    parity of the pages before it, which is how the model reproduces the
    reference journeys, all of an even number of pages.
-4. **Identifiers.** Gaps between a user's sessions are drawn from the
+4. **Repeated sessions.** About one session in six is an exact copy of the
+   user's previous one (the same short log-in visit, day after day). The chance
+   of a copy depends on (plan, bucket), on the previous session's length (short
+   ones are copied far more often) and on whether the previous session was
+   itself identical to the one before it, since copies come in streaks. Steps
+   2-3 draw the other, fresh sessions, which can also match the previous one by
+   chance. The fit separates the two: the chance of a copy is the share of
+   identical sessions that the fresh-session model does not already produce by
+   chance, and the fresh-session model is refitted once with each identical
+   session counted as fresh only in proportion to that chance.
+5. **Identifiers.** Gaps between a user's sessions are drawn from the
    empirical, bimodal (back-to-back or far apart) distribution of gaps; a history
    longer than the observed period is compressed into it. Users start at times
    drawn from the empirical distribution of first sessions. Session ids number
@@ -69,7 +79,9 @@ SEPARATOR = "-"
 POSITION_BUCKETS = ("only", "first", "early", "late", "last")
 RUN_KINDS = ("inner", "last_after_even", "last_after_odd")
 PROFILE_FORMAT = "journey_utils.synthetic profile"
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2
+# Version 1 profiles predate repeated sessions: they draw none.
+_READABLE_VERSIONS = (1, 2)
 
 _ONLY, _FIRST, _EARLY, _LATE, _LAST = range(len(POSITION_BUCKETS))
 # The chain's step is told apart for the first, second and later runs of a session.
@@ -79,6 +91,11 @@ _QUANTILE_LEVELS = np.linspace(0.0, 1.0, 101)
 _U_SCALE = 1.0 - 1e-9
 # Sessions per block when building journey strings: bounds the temporary byte index.
 _STRING_BLOCK = 250_000
+# Sessions of up to 2, 4, 6, 10 pages and longer: short ones are repeated far more often.
+_REPEAT_LENGTH_EDGES = np.array([2, 4, 6, 10])
+_REPEAT_CLASSES = len(_REPEAT_LENGTH_EDGES) + 1
+# Rounds of fitting the fresh-session model and the chance of a copy from each other.
+_FIT_ROUNDS = 2
 _MAX_SESSIONS = 2**40
 
 
@@ -172,10 +189,10 @@ def _hierarchy(counts, smoothing, pooled):
     return _shrink(counts, by_bucket[None], smoothing)
 
 
-def _count(shape, *index):
-    """Contingency table of the index arrays, one per axis of ``shape``."""
+def _count(shape, *index, weights=None):
+    """Contingency table of the index arrays, one per axis of ``shape`` (weighted sums with ``weights``)."""
     flat = np.ravel_multi_index(tuple(np.asarray(i, dtype=np.int64) for i in index), shape)
-    return np.bincount(flat, minlength=math.prod(shape)).reshape(shape).astype(float)
+    return np.bincount(flat, weights=weights, minlength=math.prod(shape)).reshape(shape).astype(float)
 
 
 def _position_buckets(position, n_sessions):
@@ -241,12 +258,12 @@ def _runs(codes, pages_per_session):
     }
 
 
-def _run_length_tables(runs, kind, bucket, n_pages, smoothing):
+def _run_length_tables(runs, kind, bucket, weight, n_pages, smoothing):
     """Run-length distributions by (kind, bucket, page) on the support 1..longest run of the page."""
     longest = np.full(n_pages, 2, dtype=np.int64)
     np.maximum.at(longest, runs["page"], runs["length"])
     shape = (len(RUN_KINDS), len(POSITION_BUCKETS), n_pages, int(longest.max()))
-    counts = _count(shape, kind, bucket, runs["page"], runs["length"] - 1)
+    counts = _count(shape, kind, bucket, runs["page"], runs["length"] - 1, weights=weight)
     every_run = _normalise(counts.sum(axis=(0, 1)), np.eye(shape[-1])[0])
     # A page never seen ending a session borrows the last-run lengths of all pages.
     by_kind = _normalise(counts.sum(axis=(1, 2)), 0)
@@ -258,6 +275,67 @@ def _run_length_tables(runs, kind, bucket, n_pages, smoothing):
         name: [[_rounded(tables[k, b, v, : longest[v]]) for v in range(n_pages)] for b in range(shape[1])]
         for k, name in enumerate(RUN_KINDS)
     }
+
+
+def _content_tables(runs, context, weight, n_plans, n_pages, smoothing):
+    """First-page, next-page and run-length tables, each session counted with its weight."""
+    plan_codes, bucket, previous_first, first_of_session = context
+    n_buckets = len(POSITION_BUCKETS)
+    first_counts = _count((n_plans, n_buckets, n_pages + 1, n_pages), *context, weights=weight)
+    overall_first = _normalise(first_counts.sum(axis=(0, 1, 2)), 1.0 / n_pages)
+    first_page = _hierarchy(first_counts, smoothing, _shrink(first_counts.sum(axis=(0, 1)), overall_first, smoothing))
+
+    run_plan = plan_codes[runs["session"]]
+    run_bucket = bucket[runs["session"]]
+    run_weight = weight[runs["session"]]
+    following = np.where(runs["next"] < 0, n_pages, runs["next"])
+    next_counts = _count(
+        (n_plans, n_buckets, _STEP_CLASSES, n_pages, n_pages + 1),
+        run_plan,
+        run_bucket,
+        np.minimum(runs["step"], _STEP_CLASSES - 1),
+        runs["page"],
+        following,
+        weights=run_weight,
+    )
+    any_step = _normalise(next_counts.sum(axis=(0, 1, 2)), np.eye(n_pages + 1)[n_pages])
+    next_page = _hierarchy(next_counts, smoothing, _normalise(next_counts.sum(axis=(0, 1)), any_step))
+    run_kind = np.where(runs["is_last"], 1 + runs["prefix_parity"], 0)
+    run_length = _run_length_tables(runs, run_kind, run_bucket, run_weight, n_pages, smoothing)
+    return first_page, next_page, run_length
+
+
+def _coincidence(runs, later, plan_codes, bucket, first_page, next_page, run_length):
+    """Chance that a fresh draw for each ``later`` session equals the session before it.
+
+    The product of the model's probabilities of the previous session's first page
+    (following itself), of each of its runs' pages and lengths, and of its end,
+    all in the later session's (plan, bucket).
+    """
+    run_start = np.flatnonzero(runs["is_first"])
+    n_runs = np.diff(np.r_[run_start, len(runs["page"])])
+    previous = later - 1
+    count = n_runs[previous]
+    index = np.repeat(run_start[previous] - np.r_[0, np.cumsum(count)[:-1]], count) + np.arange(count.sum())
+    plan, where = np.repeat(plan_codes[later], count), np.repeat(bucket[later], count)
+    page, step = runs["page"][index], runs["step"][index]
+    following = np.where(runs["next"][index] < 0, first_page.shape[-1], runs["next"][index])
+    kind = np.where(runs["is_last"][index], 1 + runs["prefix_parity"][index], 0)
+    longest = max(len(pmf) for table in run_length.values() for row in table for pmf in row)
+    lengths = np.zeros((len(RUN_KINDS), len(POSITION_BUCKETS), first_page.shape[-1], longest))
+    for k, name in enumerate(RUN_KINDS):
+        for b, row in enumerate(run_length[name]):
+            for v, pmf in enumerate(row):
+                lengths[k, b, v, : len(pmf)] = pmf
+    length = runs["length"][index]
+    per_run = next_page[plan, where, np.minimum(step, _STEP_CLASSES - 1), page, following] * np.where(
+        length <= longest, lengths[kind, where, page, np.minimum(length, longest) - 1], 0.0
+    )
+    first = runs["page"][run_start[previous]]
+    with np.errstate(divide="ignore"):
+        log_chance = np.log(first_page[plan_codes[later], bucket[later], first, first])
+        log_chance += np.bincount(np.repeat(np.arange(len(later)), count), weights=np.log(per_run), minlength=len(later))
+    return np.exp(log_chance)
 
 
 # --------------------------------------------------------------------------
@@ -291,7 +369,7 @@ def fit_profile(
     -------
     dict
         A JSON-serialisable profile: plan mix, sessions per user, first-page
-        probabilities, run transitions, run lengths and the id timelines. Draw
+        probabilities, run transitions, run lengths, repeated sessions and the id timelines. Draw
         from it with :func:`generate_sessions`; keep it with :func:`save_profile`.
 
     Raises
@@ -343,6 +421,9 @@ def fit_profile(
     n_pages = len(pages)
     runs = _runs(codes, pages_per_session)
 
+    # Sessions identical to the user's previous one.
+    repeat = np.r_[False, same_user & (journeys[1:] == journeys[:-1])]
+
     spu_counts = _count((n_plans, int(n_per_user.max())), user_plan, n_per_user - 1)
     sessions_per_user = _shrink(spu_counts, _normalise(spu_counts.sum(axis=0), 0), smoothing)
 
@@ -350,26 +431,36 @@ def fit_profile(
     # n_pages stands for "no previous session".
     first_of_session = runs["page"][runs["is_first"]]
     previous_first = np.where(position == 0, n_pages, np.r_[n_pages, first_of_session[:-1]])
-    first_counts = _count((n_plans, n_buckets, n_pages + 1, n_pages), plan_codes, bucket, previous_first, first_of_session)
-    overall_first = _normalise(first_counts.sum(axis=(0, 1, 2)), 1.0 / n_pages)
-    first_page = _hierarchy(first_counts, smoothing, _shrink(first_counts.sum(axis=(0, 1)), overall_first, smoothing))
-
-    run_plan = plan_codes[runs["session"]]
-    run_bucket = bucket[runs["session"]]
-    following = np.where(runs["next"] < 0, n_pages, runs["next"])
-    next_counts = _count(
-        (n_plans, n_buckets, _STEP_CLASSES, n_pages, n_pages + 1),
-        run_plan,
-        run_bucket,
-        np.minimum(runs["step"], _STEP_CLASSES - 1),
-        runs["page"],
-        following,
-    )
-    any_step = _normalise(next_counts.sum(axis=(0, 1, 2)), np.eye(n_pages + 1)[n_pages])
-    next_page = _hierarchy(next_counts, smoothing, _normalise(next_counts.sum(axis=(0, 1)), any_step))
-    run_kind = np.where(runs["is_last"], 1 + runs["prefix_parity"], 0)
-    run_length = _run_length_tables(runs, run_kind, run_bucket, n_pages, smoothing)
+    context = (plan_codes, bucket, previous_first, first_of_session)
     runs_per_session = np.bincount(runs["session"], minlength=len(users))
+
+    # Whether a later session repeats the previous one depends on (plan, bucket),
+    # on whether the previous one was itself a repeat, and on its length.
+    later = np.flatnonzero(position > 0)
+    cell = (
+        plan_codes[later],
+        bucket[later],
+        repeat[later - 1].astype(np.int64),
+        _length_class(pages_per_session[later - 1]),
+    )
+    shape = (n_plans, n_buckets, 2, _REPEAT_CLASSES, 2)
+    cell_index = np.ravel_multi_index(cell, shape[:-1])
+    counts = _count(shape, *cell, repeat[later])
+    # A fresh draw can reproduce the previous session by chance, so an identical
+    # session is a copy or a fresh session, in proportion to the chance of a copy
+    # and that coincidence. The first round counts every session as fresh; the
+    # second refits the fresh-session model with identical sessions discounted.
+    weight = np.ones(len(users))
+    for _ in range(_FIT_ROUNDS):
+        first_page, next_page, run_length = _content_tables(runs, context, weight, n_plans, n_pages, smoothing)
+        chance = _coincidence(runs, later, plan_codes, bucket, first_page, next_page, run_length)
+        expected = np.bincount(cell_index, weights=chance, minlength=math.prod(shape[:-1])).reshape(shape[:-1])
+        repeat_counts = counts.copy()
+        repeat_counts[..., 1] = np.maximum(counts[..., 1] - expected, 0.0)
+        repeat_previous = _hierarchy(repeat_counts, smoothing, _normalise(repeat_counts.sum(axis=(0, 1)), np.eye(2)[0]))
+        copied = repeat_previous[..., 1].ravel()[cell_index]
+        fresh_share = (1 - copied) * chance / np.maximum(copied + (1 - copied) * chance, 1e-300)
+        weight[later] = np.where(repeat[later], fresh_share, 1.0)
 
     first_session, last_session = int(sessions.min()), int(sessions.max())
     span = float(max(last_session - first_session, 1))
@@ -389,6 +480,7 @@ def fit_profile(
         "first_page": _rounded(first_page),
         "next_page": _rounded(next_page),
         "run_length": run_length,
+        "repeat_previous": _rounded(repeat_previous),
         "max_runs": int(2 * runs_per_session.max()),
         "session_ids": {
             "first": max(first_session, 1),
@@ -523,9 +615,9 @@ class _Model:
     def __init__(self, profile):
         if not isinstance(profile, dict):
             raise ValueError(f"profile must be a dict from fit_profile or a path; found {type(profile).__name__}")
-        if profile.get("format") != PROFILE_FORMAT or profile.get("version") != PROFILE_VERSION:
+        if profile.get("format") != PROFILE_FORMAT or profile.get("version") not in _READABLE_VERSIONS:
             raise ValueError(
-                f"profile: expected format {PROFILE_FORMAT!r} version {PROFILE_VERSION}; "
+                f"profile: expected format {PROFILE_FORMAT!r} version {' or '.join(map(str, _READABLE_VERSIONS))}; "
                 f"found {profile.get('format')!r} version {profile.get('version')!r}"
             )
         self.pages = self._names(profile, "pages")
@@ -547,6 +639,10 @@ class _Model:
         self.sessions_table = _inverse_cdf_table(sessions_per_user)
         self.first_table = _inverse_cdf_table(table("first_page", (n_plans, n_buckets, n_pages + 1, n_pages)))
         self.next_table = _inverse_cdf_table(table("next_page", (n_plans, n_buckets, _STEP_CLASSES, n_pages, n_pages + 1)))
+        if profile["version"] == 1:
+            self.repeat_table = _inverse_cdf_table(np.broadcast_to(np.eye(2)[0], (n_plans, n_buckets, 2, _REPEAT_CLASSES, 2)))
+        else:
+            self.repeat_table = _inverse_cdf_table(table("repeat_previous", (n_plans, n_buckets, 2, _REPEAT_CLASSES, 2)))
         self.mean_sessions = float(plan_mix @ sessions_per_user @ np.arange(1, sessions_per_user.shape[1] + 1))
         self._read_run_lengths(profile.get("run_length"), n_buckets, n_pages)
 
@@ -643,21 +739,86 @@ def _draw_users(model, n_sessions, rng):
     return plan[:n_users], count
 
 
-def _draw_first_pages(model, context, sessions_per_user, rng):
-    """First page of every session, one session position at a time across users."""
-    n_pages = len(model.pages)
+def _length_class(pages_per_session):
+    """Class of a session's number of pages, on which the chance that it is repeated depends."""
+    return np.searchsorted(_REPEAT_LENGTH_EDGES, pages_per_session, side="left")
+
+
+def _run_signature(run_page, run_length, run_offsets):
+    """A 64-bit fingerprint of each session's runs: equal sessions have equal ones."""
+    counts = np.diff(run_offsets)
+    step = np.arange(len(run_page), dtype=np.uint64) - np.repeat(run_offsets[:-1], counts).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        term = (run_page.astype(np.uint64) << np.uint64(32)) + run_length.astype(np.uint64) + np.uint64(1)
+        term *= np.uint64(0x9E3779B97F4A7C15) ** (step + np.uint64(1))
+    signature = np.zeros(len(counts), dtype=np.uint64)
+    np.add.at(signature, np.repeat(np.arange(len(counts)), counts), term)
+    return signature
+
+
+def _draw_sessions(model, context, bucket, sessions_per_user, rng):
+    """Every session, one session position at a time across users.
+
+    At each position a session either repeats the user's previous session or is
+    drawn afresh: its first page follows the previous session's, then its runs.
+    A fresh session can come out equal to the previous one by chance; for the
+    next session's repeat chance it counts as a repeat, as it does in the fit.
+
+    Returns the runs of the fresh sessions in session order (as :func:`_draw_runs`)
+    and, for every session, the session whose journey it shows (itself when fresh).
+    """
+    n, n_pages = len(context), len(model.pages)
     user_first = np.r_[0, np.cumsum(sessions_per_user)[:-1]]
     # Users sorted by decreasing history: those with a t-th session form a prefix.
     by_history = user_first[np.argsort(-sessions_per_user, kind="stable")]
     n_reaching = np.bincount(sessions_per_user)[::-1].cumsum()[::-1]
-    first_page = np.empty(len(context), dtype=np.int64)
-    page = np.full(len(by_history), n_pages, dtype=np.int64)
+    source = np.arange(n, dtype=np.int64)
+    repeated = np.zeros(n, dtype=np.int64)
+    first_page = np.zeros(n, dtype=np.int64)
+    length = np.zeros(n, dtype=np.int64)
+    signature = np.zeros(n, dtype=np.uint64)
+    drawn = []
     for t in range(int(sessions_per_user.max())):
         sessions = by_history[: n_reaching[t + 1]] + t
-        row = context[sessions].astype(np.int64) * (n_pages + 1) + page[: len(sessions)]
-        page = _draw_categorical(model.first_table, row, rng)
-        first_page[sessions] = page
-    return first_page
+        if t:
+            shown = source[sessions - 1]
+            row = (context[sessions].astype(np.int64) * 2 + repeated[sessions - 1]) * _REPEAT_CLASSES
+            repeat = _draw_categorical(model.repeat_table, row + _length_class(length[shown]), rng).astype(bool)
+            source[sessions[repeat]] = shown[repeat]
+            repeated[sessions] = repeat
+            sessions, shown = sessions[~repeat], shown[~repeat]
+            previous_page = first_page[shown]
+        else:
+            previous_page = np.full(len(sessions), n_pages, dtype=np.int64)
+        row = context[sessions].astype(np.int64) * (n_pages + 1) + previous_page
+        first_page[sessions] = _draw_categorical(model.first_table, row, rng)
+        runs = _draw_runs(model, context[sessions], bucket[sessions], first_page[sessions], rng)
+        length[sessions] = runs[3]
+        signature[sessions] = _run_signature(*runs[:3])
+        if t:
+            repeated[sessions] = signature[sessions] == signature[shown]
+        drawn.append((sessions, *runs))
+    return _in_session_order(drawn, source == np.arange(n)), source
+
+
+def _in_session_order(drawn, fresh):
+    """The runs drawn position by position, put in session order."""
+    runs_per_session = np.zeros(len(fresh), dtype=np.int64)
+    for sessions, _, _, offsets, _ in drawn:
+        runs_per_session[sessions] = np.diff(offsets)
+    run_offsets = np.r_[0, np.cumsum(runs_per_session[fresh])]
+    first_slot = np.zeros(len(fresh), dtype=np.int64)
+    first_slot[fresh] = run_offsets[:-1]
+    pages_per_session = np.zeros(len(fresh), dtype=np.int64)
+    run_page = np.empty(run_offsets[-1], dtype=np.int16)
+    run_length = np.empty(run_offsets[-1], dtype=np.int32)
+    for sessions, page, length, offsets, pages in drawn:
+        counts = np.diff(offsets)
+        slot = np.repeat(first_slot[sessions] - offsets[:-1], counts) + np.arange(offsets[-1])
+        run_page[slot] = page
+        run_length[slot] = length
+        pages_per_session[sessions] = pages
+    return run_page, run_length, run_offsets, pages_per_session[fresh]
 
 
 def _draw_runs(model, context, bucket, first_page, rng):
@@ -832,11 +993,14 @@ def generate_sessions(n_sessions=10_000, *, seed=0, profile=None):
     del history, position
     context = (session_plan * len(POSITION_BUCKETS) + bucket).astype(np.int32)
 
-    first_page = _draw_first_pages(model, context, sessions_per_user, rng)
-    runs = _draw_runs(model, context, bucket, first_page, rng)
-    del context, bucket, first_page
+    runs, source = _draw_sessions(model, context, bucket, sessions_per_user, rng)
+    del context, bucket
     journeys = _journey_strings(model.pages, *runs)
     del runs
+    # A repeat shows the journey of the latest fresh session before it, its own user's.
+    fresh_before = np.cumsum(source == np.arange(n_sessions)) - 1
+    journeys = journeys.take(fresh_before[source])
+    del source, fresh_before
 
     session_ids = _draw_session_ids(model, sessions_per_user, rng)
     user_ids = np.repeat(_draw_user_ids(model, len(sessions_per_user), rng), sessions_per_user)

@@ -57,6 +57,28 @@ def top_sequences(frame, n=3, k=10):
     return {sequence for sequence, _ in counts.most_common(k)}
 
 
+def identical_to_previous(frame):
+    """Per session (sorted by user, then session): is it the user's previous session again?"""
+    frame = frame.sort_values(["user_id", "session_id"])
+    users, journeys = frame["user_id"].to_numpy(), frame["user_journey"].to_numpy()
+    later = np.r_[False, users[1:] == users[:-1]]
+    identical = later & np.r_[False, journeys[1:] == journeys[:-1]]
+    return pd.DataFrame({"later": later, "identical": identical, "pages": pages_of(frame).str.len().to_numpy()})
+
+
+def identical_share(frame):
+    sessions = identical_to_previous(frame)
+    return sessions.loc[sessions["later"], "identical"].mean()
+
+
+def without_copies(profile):
+    profile = json.loads(json.dumps(profile))
+    chance = np.array(profile["repeat_previous"])
+    chance[..., 0], chance[..., 1] = 1.0, 0.0
+    profile["repeat_previous"] = chance.tolist()
+    return profile
+
+
 def has_consecutive_repeat(frame):
     return pages_of(frame).map(lambda pages: any(a == b for a, b in zip(pages, pages[1:])))
 
@@ -149,6 +171,28 @@ def test_profile_as_dict_path_or_default_give_the_same_output(tmp_path, bundled)
     pd.testing.assert_frame_equal(generate_sessions(500, seed=2, profile=str(path)), expected)
 
 
+def test_copies_repeat_the_previous_session_exactly(bundled):
+    always = json.loads(json.dumps(bundled))
+    chance = np.array(always["repeat_previous"])
+    chance[..., 0], chance[..., 1] = 0.0, 1.0
+    always["repeat_previous"] = chance.tolist()
+    drawn = generate_sessions(3_000, seed=2, profile=always)
+    first = drawn.groupby("user_id")["user_journey"].transform("first")
+    assert (drawn["user_journey"] == first).all()
+    assert (drawn.groupby("user_id").size() > 1).sum() > 100
+
+
+def test_version_1_profiles_still_draw(bundled):
+    # Profiles written before repeated sessions were modelled draw none.
+    old = json.loads(json.dumps(bundled))
+    old["version"] = 1
+    del old["repeat_previous"]
+    assert generate_sessions(2_000, seed=3, profile=old).equals(generate_sessions(2_000, seed=3, profile=without_copies(bundled)))
+    newer = dict(old, version=3)
+    with pytest.raises(ValueError, match="version 1 or 2; found .* version 3"):
+        generate_sessions(10, profile=newer)
+
+
 @pytest.mark.parametrize("n_sessions", [0, -5, 2.5, "100", None, True])
 def test_invalid_n_sessions(n_sessions):
     with pytest.raises(ValueError, match="n_sessions"):
@@ -223,6 +267,17 @@ def test_fit_profile_recovers_the_generating_profile(bundled):
     assert redrawn.groupby("user_id").size().mean() == pytest.approx(mean_sessions, rel=0.05)
     mean_pages = pages_of(original).str.len().mean()
     assert pages_of(redrawn).str.len().mean() == pytest.approx(mean_pages, rel=0.05)
+    assert identical_share(redrawn) == pytest.approx(identical_share(original), abs=0.02)
+
+
+def test_fit_does_not_count_chance_coincidences_as_copies(bundled):
+    # Without copies, about one session in twenty still equals the previous one by
+    # chance (short log-in visits). A fit that took those for copies would add
+    # them on top of the chance ones, and its draws would hold nearly twice as many.
+    original = generate_sessions(100_000, seed=5, profile=without_copies(bundled))
+    assert identical_share(original) > 0.03
+    redrawn = generate_sessions(100_000, seed=6, profile=fit_profile(original))
+    assert identical_share(redrawn) == pytest.approx(identical_share(original), abs=0.015)
 
 
 def test_fit_profile_with_other_column_and_plan_names():
@@ -364,6 +419,29 @@ def test_page_frequencies_match_the_reference(real_and_synthetic):
 def test_repeated_pages_match_the_reference(real_and_synthetic):
     real, synthetic = real_and_synthetic
     assert has_consecutive_repeat(synthetic).mean() == pytest.approx(has_consecutive_repeat(real).mean(), abs=0.03)
+
+
+def test_identical_back_to_back_sessions_match_the_reference(real_and_synthetic):
+    # Users often repeat their last visit exactly, in streaks, and mostly short ones.
+    def shares(frame):
+        sessions = identical_to_previous(frame)
+        later = sessions[sessions["later"]]
+        after_identical = np.r_[False, sessions["identical"].to_numpy()[:-1]][sessions["later"].to_numpy()]
+        previous_pages = np.r_[0, sessions["pages"].to_numpy()[:-1]][sessions["later"].to_numpy()]
+        return (
+            later["identical"].mean(),
+            later["identical"][after_identical].mean(),
+            later["identical"][previous_pages <= 2].mean(),
+            later["identical"][previous_pages > 6].mean(),
+        )
+
+    real, synthetic = real_and_synthetic
+    overall, in_streak, after_short, after_long = shares(real)
+    drawn = shares(synthetic)
+    assert drawn[0] == pytest.approx(overall, abs=0.03)
+    assert drawn[1] == pytest.approx(in_streak, abs=0.1)
+    assert drawn[2] == pytest.approx(after_short, abs=0.06)
+    assert drawn[3] == pytest.approx(after_long, abs=0.03)
 
 
 def test_sessions_per_user_and_pages_per_session_match_the_reference(real_and_synthetic):
