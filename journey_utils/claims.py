@@ -24,6 +24,12 @@ With the effect signed so that positive is the claimed direction:
     Otherwise: not significant, yet the interval still reaches ``margin`` in
     the claimed direction (typically too few buyers). Also the verdict when the
     claim cannot be measured at all (a plan or page missing from the data).
+
+In :func:`evaluate_claims` the intervals are simultaneous: each of the ``m``
+results gets a ``1 - (1 - confidence) / m`` interval (Bonferroni), so all of
+them hold together with probability ``confidence``. A verdict of "not
+supported" because an interval rules out the margin then accounts for the
+other claims tested with it, as the adjusted p-values do.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ __all__ = [
     "SessionShiftClaim",
     "DEFAULT_CLAIMS",
     "evaluate_claims",
+    "simultaneous_level",
     "claim_sentence",
     "finding_sentence",
     "finding_sentences",
@@ -457,8 +464,22 @@ CLAIM_COLUMNS = [
     "claim", "statement", "scope", "verdict", "reason", "sentence", "kind", "effect_measure", "effect", "ci_low",
     "ci_high", "null", "margin", "direction", "value_measure", "label_a", "value_a", "label_b", "value_b",
     "count_a", "n_a", "count_b", "n_b", "unit", "denominator", "test", "p_value", "p_adjusted", "alpha",
-    "confidence", "small_sample", "problem",
+    "confidence", "ci_level", "small_sample", "problem",
 ]
+
+
+def simultaneous_level(confidence, n_results):
+    """Level of each of ``n_results`` intervals that hold together with probability ``confidence``.
+
+    Bonferroni: ``1 - (1 - confidence) / n_results``.
+
+    Examples
+    --------
+    >>> from journey_utils.claims import simultaneous_level
+    >>> round(simultaneous_level(0.95, 8), 5)
+    0.99375
+    """
+    return 1 - (1 - confidence) / max(int(n_results), 1)
 
 
 def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, confidence=0.95, pages_to_remove=(),
@@ -470,8 +491,9 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
     on each user's journey over all sessions, then over the first ``n``
     sessions only. Session-shift claims compare the first ``n`` sessions with
     all later sessions, then with the last ``n`` sessions. The p-values of every
-    row are adjusted together (Benjamini–Hochberg over claims x scopes) before
-    :func:`evaluate_claim` gives each row its verdict.
+    row are adjusted together (Benjamini–Hochberg over claims x scopes) and the
+    intervals are simultaneous over the rows (see :func:`simultaneous_level`)
+    before :func:`evaluate_claim` gives each row its verdict.
 
     Parameters
     ----------
@@ -484,7 +506,8 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
     alpha : float, default 0.05
         Significance level of the adjusted p-values.
     confidence : float, default 0.95
-        Coverage of the intervals.
+        Joint coverage of all the rows' intervals; each row's own level is in
+        ``ci_level``.
     pages_to_remove : str or list of str, default ()
         Pages removed before measuring (as in :func:`journey_utils.preprocess`).
     min_n : int, default 30
@@ -504,7 +527,7 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
         ``value_measure``, ``label_a``, ``value_a``, ``label_b``, ``value_b``,
         ``count_a``, ``n_a``, ``count_b``, ``n_b``, ``unit``, ``denominator``,
         ``test``, ``p_value``, ``p_adjusted``, ``alpha``, ``confidence``,
-        ``small_sample`` and ``problem`` (why a claim could not be measured).
+        ``ci_level``, ``small_sample`` and ``problem`` (why a claim could not be measured).
 
     Examples
     --------
@@ -518,7 +541,9 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
     check_frame(sessions_data, function, [group_column, order_column, target_column, plan_column])
     columns = dict(group_column=group_column, order_column=order_column, target_column=target_column,
                    plan_column=plan_column)
-    options = dict(confidence=confidence, min_n=min_n, target_column=target_column, plan_column=plan_column)
+    # Each claim gives two rows (two scopes or two windows).
+    ci_level = simultaneous_level(confidence, 2 * len(claims))
+    options = dict(confidence=ci_level, min_n=min_n, target_column=target_column, plan_column=plan_column)
     scoped = {}
     if any(claim.sessions == "journeys" for claim in claims):
         scoped["all sessions"] = preprocess(sessions_data, pages_to_remove=pages_to_remove, **columns)
@@ -540,6 +565,7 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
     table["p_adjusted"] = adjust_pvalues(table["p_value"].astype(float))
     table["alpha"] = float(alpha)
     table["confidence"] = float(confidence)
+    table["ci_level"] = float(ci_level)
     verdicts = [
         evaluate_claim(row.effect, row.ci_low, row.ci_high, row.p_adjusted, direction=row.direction,
                        null=row.null, margin=row.margin, alpha=alpha)
@@ -560,8 +586,9 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
 # ---------------------------------------------------------------------------
 
 
-def _interval(low, high, formatter, confidence, unit="") -> str:
-    return f"{_level(confidence)} CI {formatter(low)}{unit} to {formatter(high)}{unit}"
+def _interval(low, high, formatter, confidence, unit="", simultaneous=False) -> str:
+    kind = "simultaneous CI" if simultaneous else "CI"
+    return f"{_level(confidence)} {kind} {formatter(low)}{unit} to {formatter(high)}{unit}"
 
 
 def _verdict_opening(row) -> str:
@@ -598,6 +625,11 @@ def claim_sentence(row) -> str:
     str
     """
     confidence = row["confidence"]
+    simultaneous = row.get("ci_level", confidence) != confidence
+
+    def interval(low, high, formatter):
+        return _interval(low, high, formatter, confidence, simultaneous=simultaneous)
+
     p_text = f"{row['test']}, adjusted {format_p(row['p_adjusted'])}"
     if row["problem"]:
         return f"{_verdict_opening(row)} {_reason_sentence(row, '')}"
@@ -609,7 +641,7 @@ def claim_sentence(row) -> str:
             f"{page} is in {format_share(row['value_a'])} of {a} journeys ({row['count_a']} of {row['n_a']}) "
             f"and {format_share(row['value_b'])} of {b} journeys ({row['count_b']} of {row['n_b']}): a difference "
             f"of {format_points(row['effect'])} percentage points "
-            f"({_interval(row['ci_low'], row['ci_high'], format_points, confidence)}; {p_text})."
+            f"({interval(row['ci_low'], row['ci_high'], format_points)}; {p_text})."
         )
         who = f"{min(row['n_a'], row['n_b'])} journeys in the smaller plan"
     elif row["kind"] == "position":
@@ -632,7 +664,7 @@ def claim_sentence(row) -> str:
             f"{page} is first reached {where} ({row['count_a']} of {row['n_a']} {a} and {row['count_b']} of "
             f"{row['n_b']} {b} journeys reach it). A random {a} journey reaches {page} {word} than a random {b} "
             f"journey in {format_share(share)} of pairs, ties counted as half "
-            f"({_interval(*ends, format_share, confidence)}; {p_text})."
+            f"({interval(*ends, format_share)}; {p_text})."
         )
         who = f"{min(row['count_a'], row['count_b'])} journeys reaching {page} in the smaller plan"
     else:
@@ -649,7 +681,7 @@ def claim_sentence(row) -> str:
             f"{pages} make up on average {format_share(row['value_b'])} of a buyer's page visits in the "
             f"{b} ({majority}) against {format_share(row['value_a'])} in the {a}. The share {verb} for "
             f"{shifted} of the {changed} buyers whose mix changed ({format_share(effect)}, "
-            f"{_interval(*ends, format_share, confidence)}; {p_text}); {row['n_a']} {row['denominator']}."
+            f"{interval(*ends, format_share)}; {p_text}); {row['n_a']} {row['denominator']}."
         )
         who = f"{row['n_a']} users"
     return f"{_verdict_opening(row)} {body} {_reason_sentence(row, margin_text)}{_caution(row, who)}"

@@ -334,7 +334,8 @@ def _coincidence(runs, later, plan_codes, bucket, first_page, next_page, run_len
     first = runs["page"][run_start[previous]]
     with np.errstate(divide="ignore"):
         log_chance = np.log(first_page[plan_codes[later], bucket[later], first, first])
-        log_chance += np.bincount(np.repeat(np.arange(len(later)), count), weights=np.log(per_run), minlength=len(later))
+        owner = np.repeat(np.arange(len(later)), count)
+        log_chance += np.bincount(owner, weights=np.log(per_run), minlength=len(later))
     return np.exp(log_chance)
 
 
@@ -639,10 +640,11 @@ class _Model:
         self.sessions_table = _inverse_cdf_table(sessions_per_user)
         self.first_table = _inverse_cdf_table(table("first_page", (n_plans, n_buckets, n_pages + 1, n_pages)))
         self.next_table = _inverse_cdf_table(table("next_page", (n_plans, n_buckets, _STEP_CLASSES, n_pages, n_pages + 1)))
+        repeat_shape = (n_plans, n_buckets, 2, _REPEAT_CLASSES, 2)
         if profile["version"] == 1:
-            self.repeat_table = _inverse_cdf_table(np.broadcast_to(np.eye(2)[0], (n_plans, n_buckets, 2, _REPEAT_CLASSES, 2)))
+            self.repeat_table = _inverse_cdf_table(np.broadcast_to(np.eye(2)[0], repeat_shape))
         else:
-            self.repeat_table = _inverse_cdf_table(table("repeat_previous", (n_plans, n_buckets, 2, _REPEAT_CLASSES, 2)))
+            self.repeat_table = _inverse_cdf_table(table("repeat_previous", repeat_shape))
         self.mean_sessions = float(plan_mix @ sessions_per_user @ np.arange(1, sessions_per_user.shape[1] + 1))
         self._read_run_lengths(profile.get("run_length"), n_buckets, n_pages)
 

@@ -232,6 +232,23 @@ def test_evaluate_claims_scopes_adjustment_and_verdicts():
     assert set(table["verdict"]) <= set(claims.VERDICTS)
 
 
+def test_claim_intervals_hold_together_over_all_rows():
+    data = four_claim_sessions()
+    table = claims.evaluate_claims(data, n=3, n_resamples=499)
+    level = 1 - 0.05 / len(table)
+    assert table["ci_level"].to_numpy() == pytest.approx(level)
+    assert (table["confidence"] == 0.95).all()
+    row = table[table["kind"] == "presence"].iloc[0]
+    simultaneous = inference.newcombe_interval(row["count_a"], row["n_a"], row["count_b"], row["n_b"], level)
+    single = inference.newcombe_interval(row["count_a"], row["n_a"], row["count_b"], row["n_b"], 0.95)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(simultaneous)
+    assert row["ci_low"] < single[0] and row["ci_high"] >= single[1]
+    assert all("95% simultaneous CI" in sentence for sentence in table.loc[table["problem"] == "", "sentence"])
+    # Fewer claims tested together: narrower intervals.
+    one = claims.evaluate_claims(data, claims=claims.DEFAULT_CLAIMS[:1], n=3, n_resamples=499)
+    assert one["ci_level"].iloc[0] == pytest.approx(1 - 0.05 / 2)
+
+
 def test_verdicts_follow_the_data():
     """The same claims on data that says the opposite get the opposite verdicts."""
     annual = ["Homepage-Courses", "Homepage-Career tracks-Pricing", "Homepage", "Log in", "Log in-Checkout",
