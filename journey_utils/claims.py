@@ -586,8 +586,7 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
 # ---------------------------------------------------------------------------
 
 
-def _interval(low, high, formatter, confidence, unit="", simultaneous=False) -> str:
-    kind = "simultaneous CI" if simultaneous else "CI"
+def _interval(low, high, formatter, confidence, unit="", kind="CI") -> str:
     return f"{_level(confidence)} {kind} {formatter(low)}{unit} to {formatter(high)}{unit}"
 
 
@@ -625,10 +624,10 @@ def claim_sentence(row) -> str:
     str
     """
     confidence = row["confidence"]
-    simultaneous = row.get("ci_level", confidence) != confidence
+    kind = "simultaneous CI" if row.get("ci_level", confidence) != confidence else "CI"
 
     def interval(low, high, formatter):
-        return _interval(low, high, formatter, confidence, simultaneous=simultaneous)
+        return _interval(low, high, formatter, confidence, kind=kind)
 
     p_text = f"{row['test']}, adjusted {format_p(row['p_adjusted'])}"
     if row["problem"]:
@@ -695,7 +694,8 @@ def finding_sentence(row, confidence=0.95) -> str:
     row : Mapping
         A row of ``top_differences``.
     confidence : float, default 0.95
-        The coverage the intervals were computed with.
+        The coverage the intervals were computed with (before the adjustment
+        for selection, when ``ci_level`` says there was one).
 
     Returns
     -------
@@ -714,16 +714,18 @@ def finding_sentence(row, confidence=0.95) -> str:
     a, b = row["plan_a"], row["plan_b"]
     effect, low, high = row["effect"], row["effect_low"], row["effect_high"]
     ahead, behind = (a, b) if effect > 0 else (b, a)
-    magnitude, ends = abs(effect), sorted((abs(low), abs(high)))
-    stats_text = f"{_interval(*ends, format_points, confidence)}; {row['test']}, adjusted {format_p(row['p_adjusted'])}"
+    # The interval as seen from the plan ahead (it may reach below zero).
+    magnitude, ends = abs(effect), ((low, high) if effect >= 0 else (-high, -low))
+    kind = "selection-adjusted CI" if row.get("ci_level", confidence) != confidence else "CI"
+    stats_text = (f"{_interval(*ends, format_points, confidence, kind=kind)}; {row['test']}, "
+                  f"adjusted {format_p(row['p_adjusted'])}")
     caution = (f" Caution: small sample ({min(row['n_a'], row['n_b'])} journeys in the smaller plan); "
                "read as indicative.")
-    kind = row["kind"]
-    if kind in ("presence", "sequence", "destination"):
-        if kind == "presence":
+    if row["kind"] in ("presence", "sequence", "destination"):
+        if row["kind"] == "presence":
             what = f"{row['feature']} is in"
             of = "journeys"
-        elif kind == "sequence":
+        elif row["kind"] == "sequence":
             what = f"The path {row['feature'].replace('-', ' -> ')} is in"
             of = "journeys"
         else:
@@ -751,7 +753,7 @@ def finding_sentence(row, confidence=0.95) -> str:
             f"{a} journeys reach {row['feature']} {word} than {b} journeys: {medians}. "
             f"A random {a} journey reaches it {word} than a random {b} one in "
             f"{format_share(share)} of pairs, ties counted as half "
-            f"({_interval(*pair_ends, format_share, confidence)}; {row['test']}, adjusted "
+            f"({_interval(*pair_ends, format_share, confidence, kind=kind)}; {row['test']}, adjusted "
             f"{format_p(row['p_adjusted'])}; {row['count_a']} and {row['count_b']} journeys reach it)."
         )
         small = min(row["count_a"], row["count_b"])

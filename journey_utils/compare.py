@@ -706,8 +706,8 @@ def position_contrasts(data, pages=None, plans=None, *, measure="position", conf
 
 TOP_COLUMNS = [
     "rank", "kind", "feature", "plan_a", "plan_b", "unit", "denominator", "value_measure", "value_a", "value_b",
-    "count_a", "n_a", "count_b", "n_b", "effect_measure", "effect", "effect_low", "effect_high", "strength",
-    "test", "p_value", "p_adjusted", "significant", "small_sample",
+    "count_a", "n_a", "count_b", "n_b", "effect_measure", "effect", "effect_low", "effect_high", "ci_level",
+    "strength", "test", "p_value", "p_adjusted", "significant", "small_sample",
 ]
 
 _SHARE = "share of journeys"
@@ -751,7 +751,12 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
     where pages are first reached (:func:`position_contrasts`) and, for the
     pages in ``destinations``, what follows them (:func:`compare_destinations`)
     — adjusts all their p-values together (Benjamini–Hochberg over everything
-    gathered), keeps the significant ones and ranks them.
+    gathered), keeps the significant ones and ranks them. The intervals of the
+    kept differences are adjusted for that selection: with ``R`` kept of ``m``
+    tested, each is a ``1 - R * (1 - confidence) / m`` interval (Benjamini and
+    Yekutieli's false-coverage-rate intervals, the companion of the
+    Benjamini–Hochberg adjustment), so that on average no more than
+    ``1 - confidence`` of the intervals shown miss their true difference.
 
     Ranking: results from small samples come after all others (they are
     listed, never ranked as confident findings); within each group, by
@@ -788,7 +793,8 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
         ('journeys'), ``denominator`` (what ``n`` counts), ``value_measure`` and
         ``value_a``/``value_b`` (shares, or median positions), ``count_a``,
         ``n_a``, ``count_b``, ``n_b``, ``effect_measure``, ``effect`` with
-        ``effect_low``/``_high``, ``strength``, ``test``, ``p_value``,
+        ``effect_low``/``_high``, ``ci_level`` (the level of that adjusted
+        interval), ``strength``, ``test``, ``p_value``,
         ``p_adjusted``, ``significant``, ``small_sample``. Empty (with these
         columns) when nothing is significant. Sentences for these rows:
         :func:`journey_utils.claims.finding_sentences`.
@@ -869,11 +875,29 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
     if not parts:
         return _empty_top()
     table = pd.concat(parts, ignore_index=True)
+    tested = len(table)
     table["p_adjusted"] = adjust_pvalues(table["p_value"])
     table["significant"] = table["p_adjusted"] <= alpha
-    table = table[table["significant"]].copy()
+    table = table[table["significant"]].reset_index(drop=True)
     if table.empty:
         return _empty_top()
+    # Kept because they were significant: their intervals are widened for that selection.
+    level = 1 - len(table) * (1 - confidence) / tested
+    table["ci_level"] = level
+    shares = (table["kind"] != "position").to_numpy()
+    if shares.any():
+        rows = table[shares]
+        low, high = newcombe_interval(rows["count_a"], rows["n_a"], rows["count_b"], rows["n_b"], level)
+        table.loc[shares, "effect_low"], table.loc[shares, "effect_high"] = low, high
+    if not shares.all():
+        rows = table[~shares]
+        again = position_contrasts(data, sorted(set(rows["feature"])), chosen, confidence=level, alpha=alpha,
+                                   min_n=min_n, n_resamples=n_resamples, seed=seed, target_column=target_column,
+                                   plan_column=plan_column)
+        bounds = again.set_index(["page", "plan_a", "plan_b"])[["effect_low", "effect_high"]].reindex(
+            pd.MultiIndex.from_arrays([rows["feature"], rows["plan_a"], rows["plan_b"]]))
+        table.loc[~shares, "effect_low"] = bounds["effect_low"].to_numpy()
+        table.loc[~shares, "effect_high"] = bounds["effect_high"].to_numpy()
     low, high = table["effect_low"].to_numpy(float), table["effect_high"].to_numpy(float)
     excludes_zero = (low > 0) | (high < 0)
     table["strength"] = np.where(excludes_zero, np.minimum(np.abs(low), np.abs(high)), 0.0)

@@ -310,6 +310,7 @@ def test_finding_sentences_for_each_kind():
     assert len(sentences) == len(top)
     for (_, row), sentence in zip(top.iterrows(), sentences):
         assert claims.format_p(row["p_adjusted"]) in sentence
+        assert "95% selection-adjusted CI" in sentence
         if row["kind"] == "position":
             assert "earlier" in sentence or "later" in sentence
             assert claims.format_share(row["value_a"]) in sentence
@@ -319,6 +320,15 @@ def test_finding_sentences_for_each_kind():
     assert claims.findings_text(top.iloc[0:0]) == [
         "No difference between plans is statistically significant at a false discovery rate of 5%."
     ]
+
+
+def test_finding_interval_is_shown_from_the_plan_ahead_even_across_zero():
+    row = {"kind": "presence", "feature": "Coupon", "plan_a": "Annual", "plan_b": "Monthly", "value_a": 0.2,
+           "value_b": 0.25, "count_a": 20, "n_a": 100, "count_b": 25, "n_b": 100, "effect": -0.05,
+           "effect_low": -0.12, "effect_high": 0.01, "test": "chi-square (Yates)", "p_adjusted": 0.04,
+           "small_sample": False, "ci_level": 0.99}
+    sentence = claims.finding_sentence(row)
+    assert "5.0 percentage points more for Monthly (95% selection-adjusted CI -1.0 to 12.0;" in sentence
 
 
 def test_small_samples_are_flagged_in_words():

@@ -289,6 +289,34 @@ def test_top_differences_ranks_planted_differences_and_adjusts_over_everything()
     assert coupon["p_adjusted"] == pytest.approx(family[coupon["p_value"]])
 
 
+def test_top_differences_widens_the_intervals_of_what_it_keeps():
+    data = planted_differences()
+    top = compare.top_differences(data, top=None, n_resamples=199)
+    presence = compare.plan_contrasts(compare.compare_presence(data, odds_ratios=False), odds_ratios=False)
+    sequences = compare.plan_contrasts(compare.compare_sequences(data), odds_ratios=False)
+    positions = compare.position_contrasts(data, n_resamples=199)
+    tested = len(presence) + len(sequences) + positions["p_value"].notna().sum()
+    # R kept of m tested: 1 - R * 0.05 / m (false-coverage-rate intervals).
+    level = 1 - len(top) * 0.05 / tested
+    assert 0.95 < level < 1 and top["ci_level"].to_numpy() == pytest.approx(level)
+    shares = top[top["kind"] != "position"]
+    low, high = inference.newcombe_interval(shares["count_a"], shares["n_a"], shares["count_b"], shares["n_b"], level)
+    assert shares["effect_low"].to_numpy() == pytest.approx(low)
+    assert shares["effect_high"].to_numpy() == pytest.approx(high)
+    plain = compare.plan_contrasts(compare.compare_presence(data, odds_ratios=False), odds_ratios=False)
+    coupon = top[(top["kind"] == "presence") & (top["feature"] == "Coupon") & (top["plan_b"] == "Silver")].iloc[0]
+    unadjusted = plain[(plain["page"] == "Coupon") & (plain["plan_a"] == "Gold") & (plain["plan_b"] == "Silver")]
+    assert coupon["effect_low"] < unadjusted["difference_low"].iloc[0]
+    assert unadjusted["difference_high"].iloc[0] < coupon["effect_high"]
+    pricing = top[(top["kind"] == "position") & (top["feature"] == "Pricing")]
+    assert len(pricing)
+    again = compare.position_contrasts(data, ["Pricing"], confidence=level, n_resamples=199)
+    again = again.set_index(["plan_a", "plan_b"])
+    for _, row in pricing.iterrows():
+        expected = again.loc[(row["plan_a"], row["plan_b"])]
+        assert (row["effect_low"], row["effect_high"]) == pytest.approx((expected["effect_low"], expected["effect_high"]))
+
+
 def test_top_differences_is_empty_without_real_differences_and_checks_kinds():
     rows = [(plan, ["Home", "Pricing"]) for plan in ("Gold", "Silver") for _ in range(40)]
     top = compare.top_differences(frame(rows))
