@@ -16,13 +16,16 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
+import io
 import lzma
 import mmap
 import os
 import sys
 import warnings
+import zipfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +53,8 @@ _W = f"[{_SPACE}]"
 
 # Errors a reader can raise on a file that is not a readable CSV: parser errors,
 # bad bytes, unreadable or corrupt (compressed) files.
-_READ_ERRORS = (ValueError, OSError, EOFError, zlib.error, lzma.LZMAError, csv.Error, UnicodeError)
+_READ_ERRORS = (ValueError, OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, csv.Error,
+                UnicodeError)
 
 # Arrow parses a file in blocks of this many bytes, one block per task.
 _BLOCK = 4 << 20
@@ -60,7 +64,7 @@ _BLOCK = 4 << 20
 _POOL = pa.system_memory_pool()
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
 # Compressions pandas reads that the line scanner does not: lines fall back to row order.
-_UNSCANNED = (".zip", ".zst", ".tar")
+_UNSCANNED = (".tar",)
 
 
 class JourneyDataError(ValueError):
@@ -103,7 +107,8 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
     Parameters
     ----------
     path : str or path-like
-        CSV file, optionally compressed (``.csv.gz``).
+        CSV file, optionally compressed: ``.gz``, ``.bz2``, ``.xz``, ``.zst``, or
+        ``.zip`` holding one file.
     empty_journeys : {'drop', 'keep'}, default 'drop'
         What to do with sessions whose journey is empty.
 
@@ -195,7 +200,8 @@ def _repair(report, name, column, problem, action, positions, lines, *, warn=Tru
              "lines": first, "dropped": int(len(positions)) if dropped else 0}
     report["repairs"].append(entry)
     if warn:
-        warnings.warn(f"{name}, column '{column}': {problem} in {len(positions)} rows: {action} "
+        rows = f"{len(positions)} row{'' if len(positions) == 1 else 's'}"
+        warnings.warn(f"{name}, column '{column}': {problem} in {rows}: {action} "
                       f"({_describe(first, len(positions))})", JourneyDataWarning, stacklevel=_outside())
 
 
@@ -246,10 +252,34 @@ def _open(path: Path, mode: str):
     suffix = path.suffix.lower()
     if suffix in _UNSCANNED:
         return None
+    if suffix in (".zip", ".zst"):
+        raw = _open_zip(path) if suffix == ".zip" else io.BufferedReader(pa.input_stream(str(path), "zstd"))
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") if mode == "t" else raw
     opener = _OPENERS.get(suffix, open)
     if mode == "t":
         return opener(path, "rt", encoding="utf-8-sig", newline="")
     return opener(path, "rb")
+
+
+def _open_zip(path: Path):
+    """The one file in a zip archive, as pandas reads it."""
+    with zipfile.ZipFile(path) as archive:
+        members = [member for member in archive.infolist() if not member.is_dir()]
+        if len(members) != 1:
+            raise ValueError(f"a .zip archive must hold exactly one file; this one holds {len(members)}")
+        # The member keeps the archive's file open after the archive is closed.
+        return archive.open(members[0])
+
+
+@contextmanager
+def _pandas_input(path: Path):
+    """What pandas reads: the path, or the decompressed bytes of a .zst file, which
+    pandas reads only with an extra package (Arrow reads them itself)."""
+    if path.suffix.lower() != ".zst":
+        yield path
+        return
+    with _open(path, "b") as handle:
+        yield handle
 
 
 def _is_blank(row) -> bool:
@@ -291,8 +321,9 @@ def _scan(path: Path):
 def _header(path: Path, name: str) -> list[str]:
     """Column names to read with: the required ones canonical, extras as written."""
     try:
-        raw = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, na_values=[],
-                          encoding="utf-8-sig", index_col=False)
+        with _pandas_input(path) as source:
+            raw = pd.read_csv(source, header=None, nrows=1, dtype=str, keep_default_na=False, na_values=[],
+                              encoding="utf-8-sig", index_col=False)
     except pd.errors.EmptyDataError:
         _fail(name, None, f"no header line; expected columns {', '.join(REQUIRED_COLUMNS)}")
     except UnicodeDecodeError as error:
@@ -441,8 +472,9 @@ def _read(path: Path, name: str, names: list[str], lines: _Lines, ids: str = "in
             return fast
     dtype = {USER: ids, SESSION: ids, PLAN: "str", TARGET: "str"}
     try:
-        data = pd.read_csv(path, header=0, names=names, dtype=dtype, keep_default_na=False, na_values=[],
-                           encoding="utf-8-sig")
+        with _pandas_input(path) as source:
+            data = pd.read_csv(source, header=0, names=names, dtype=dtype, keep_default_na=False, na_values=[],
+                               encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         _fail_encoding(path, name, error)
     except pd.errors.ParserError as error:
@@ -464,8 +496,9 @@ def _read(path: Path, name: str, names: list[str], lines: _Lines, ids: str = "in
 
 def _id_text(path: Path, name: str, names: list[str], column: str) -> pd.Series:
     try:
-        return pd.read_csv(path, header=0, names=names, usecols=[column], dtype={column: "str"},
-                           keep_default_na=False, na_values=[], encoding="utf-8-sig")[column]
+        with _pandas_input(path) as source:
+            return pd.read_csv(source, header=0, names=names, usecols=[column], dtype={column: "str"},
+                               keep_default_na=False, na_values=[], encoding="utf-8-sig")[column]
     except _READ_ERRORS as error:
         _fail(name, column, f"could not be read as CSV: {_reason(error)}")
 

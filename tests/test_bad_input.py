@@ -239,7 +239,7 @@ def test_empty_journey_dropped_or_kept(tmp_path, journey):
     path = write(tmp_path, HEADER + f"\n1,1,Annual,A\n1,2,Annual,{journey}\n2,3,Monthly,B\n")
     data, messages = repaired(path)
     assert data["user_journey"].tolist() == ["A", "B"]
-    assert any("empty journey in 1 rows: dropped the session (line 3)" in m for m in messages)
+    assert any("empty journey in 1 row: dropped the session (line 3)" in m for m in messages)
     assert data.attrs["load_report"]["rows_read"] == 3 and data.attrs["load_report"]["rows_kept"] == 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ju.JourneyDataWarning)
