@@ -371,12 +371,16 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
                 mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
             try:
                 # The search runs while Arrow parses (ids as integers); in the rare file
-                # with an 'x' the ids are parsed again, as text.
+                # with an 'x' the ids alone are parsed again, as text, to check them.
                 with ThreadPoolExecutor(1) as pool:
                     hex_possible = pool.submit(_may_hold_hex, mapped)
                     table = _parse(pa.BufferReader(pa.py_buffer(mapped)), names, text_ids=False)
                     if hex_possible.result():
-                        table = _parse(pa.BufferReader(pa.py_buffer(mapped)), names, text_ids=True)
+                        id_text = _parse(pa.BufferReader(pa.py_buffer(mapped)), names, text_ids=True,
+                                         columns=[USER, SESSION])
+                        if any(_plain_ids(id_text[column]) is None for column in (USER, SESSION)):
+                            return None
+                        del id_text
             finally:
                 try:
                     mapped.close()
@@ -416,8 +420,11 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
     return data
 
 
-def _parse(source, names: list[str], text_ids: bool) -> pa.Table:
-    """The file parsed in parallel by Arrow: ids as int64 (or as text), the rest as text."""
+def _parse(source, names: list[str], text_ids: bool, columns=None) -> pa.Table:
+    """The file parsed in parallel by Arrow: ids as int64 (or as text), the rest as text.
+
+    ``columns`` limits the table to those columns (the file is still read whole).
+    """
     types = {column: pa.large_string() for column in names}
     if not text_ids:
         types.update({USER: pa.int64(), SESSION: pa.int64()})
@@ -429,7 +436,7 @@ def _parse(source, names: list[str], text_ids: bool) -> pa.Table:
         # a file that has them fails here and goes to the careful reader.
         parse_options=pa_csv.ParseOptions(newlines_in_values=False),
         # UTF-8 is checked on the distinct values only (see _read_fast), not on every row.
-        convert_options=pa_csv.ConvertOptions(column_types=types,
+        convert_options=pa_csv.ConvertOptions(column_types=types, include_columns=columns,
                                               null_values=[], strings_can_be_null=False,
                                               quoted_strings_can_be_null=False, check_utf8=False),
         memory_pool=_POOL,
