@@ -21,6 +21,7 @@ import lzma
 import mmap
 import os
 import sys
+import tarfile
 import warnings
 import zipfile
 import zlib
@@ -53,8 +54,8 @@ _W = f"[{_SPACE}]"
 
 # Errors a reader can raise on a file that is not a readable CSV: parser errors,
 # bad bytes, unreadable or corrupt (compressed) files.
-_READ_ERRORS = (ValueError, OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, csv.Error,
-                UnicodeError)
+_READ_ERRORS = (ValueError, OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, tarfile.TarError,
+                csv.Error, UnicodeError)
 
 # Arrow parses a file in blocks of this many bytes, one block per task.
 _BLOCK = 4 << 20
@@ -63,8 +64,8 @@ _BLOCK = 4 << 20
 # the kernel, because the parser's transient blocks are handed back instead of kept.
 _POOL = pa.system_memory_pool()
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
-# Compressions pandas reads that the line scanner does not: lines fall back to row order.
-_UNSCANNED = (".tar",)
+# Archives holding one CSV file, named as pandas recognises them.
+_TAR_SUFFIXES = (".tar", ".tar.gz", ".tar.bz2", ".tar.xz")
 
 
 class JourneyDataError(ValueError):
@@ -81,8 +82,8 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
     Expected columns (names matched ignoring case and surrounding spaces):
     ``user_id`` and ``session_id`` (non-negative integers), ``subscription_type``
     (the plan) and ``user_journey`` (pages joined by ``-``). Other columns are kept.
-    Gzip, bz2 and xz files are read by file extension; a UTF-8 byte order mark,
-    Windows line endings, quoted fields and blank lines are accepted. Ids are whole
+    Compressed files and archives are recognised by file extension; a UTF-8 byte
+    order mark, Windows line endings, quoted fields and blank lines are accepted. Ids are whole
     numbers however written: ``5``, `` 5 ``, ``+5`` and ``5.0`` all read as 5.
 
     Repairs (each warns with a count and is listed in ``attrs["load_report"]``):
@@ -107,8 +108,8 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
     Parameters
     ----------
     path : str or path-like
-        CSV file, optionally compressed: ``.gz``, ``.bz2``, ``.xz``, ``.zst``, or
-        ``.zip`` holding one file.
+        CSV file, optionally compressed (``.gz``, ``.bz2``, ``.xz``, ``.zst``), or the
+        one file in a ``.zip`` or ``.tar`` archive (``.tar.gz``, ``.tar.bz2``, ``.tar.xz``).
     empty_journeys : {'drop', 'keep'}, default 'drop'
         What to do with sessions whose journey is empty.
 
@@ -247,13 +248,22 @@ class _Lines:
         return [int(p) + 2 for p in positions]
 
 
+def _archive(path: Path) -> str | None:
+    """'zip' or 'tar' when the file is an archive holding the CSV file, else None."""
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        return "zip"
+    return "tar" if name.endswith(_TAR_SUFFIXES) else None
+
+
 def _open(path: Path, mode: str):
-    """The file as text (``mode='t'``) or bytes (``'b'``), decompressed; None if unsupported."""
-    suffix = path.suffix.lower()
-    if suffix in _UNSCANNED:
-        return None
-    if suffix in (".zip", ".zst"):
-        raw = _open_zip(path) if suffix == ".zip" else io.BufferedReader(pa.input_stream(str(path), "zstd"))
+    """The file as text (``mode='t'``) or bytes (``'b'``), decompressed or taken out of its archive."""
+    suffix, archive = path.suffix.lower(), _archive(path)
+    if archive or suffix == ".zst":
+        if archive:
+            raw = _open_zip(path) if archive == "zip" else _open_tar(path)
+        else:
+            raw = io.BufferedReader(pa.input_stream(str(path), "zstd"))
         return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") if mode == "t" else raw
     opener = _OPENERS.get(suffix, open)
     if mode == "t":
@@ -271,11 +281,39 @@ def _open_zip(path: Path):
         return archive.open(members[0])
 
 
+class _TarMember(io.BufferedReader):
+    """The one file of a tar archive; closing it closes the archive, which its reads need."""
+
+    def __init__(self, archive: tarfile.TarFile, member: tarfile.TarInfo):
+        super().__init__(archive.extractfile(member))
+        self._archive = archive
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._archive.close()
+
+
+def _open_tar(path: Path):
+    """The one file in a tar archive (compressed or not), as pandas reads it."""
+    archive = tarfile.open(path, "r:*")
+    try:
+        members = [member for member in archive.getmembers() if member.isfile()]
+        if len(members) != 1:
+            raise ValueError(f"a .tar archive must hold exactly one file; this one holds {len(members)}")
+        return _TarMember(archive, members[0])
+    except BaseException:
+        archive.close()
+        raise
+
+
 @contextmanager
 def _pandas_input(path: Path):
-    """What pandas reads: the path, or the decompressed bytes of a .zst file, which
-    pandas reads only with an extra package (Arrow reads them itself)."""
-    if path.suffix.lower() != ".zst":
+    """What pandas reads: the path, or the bytes of the file inside an archive (so that
+    every reader takes the same file) or of a .zst file (which pandas reads only with
+    an extra package)."""
+    if path.suffix.lower() != ".zst" and not _archive(path):
         yield path
         return
     with _open(path, "b") as handle:
@@ -293,11 +331,8 @@ def _scan(path: Path):
     limit = csv.field_size_limit()
     try:
         csv.field_size_limit(max(limit, 2**31 - 1))
-        handle = _open(path, "t")
-        if handle is None:
-            return None
         starts, widths = [], []
-        with handle:
+        with _open(path, "t") as handle:
             reader = csv.reader(handle)
             previous, header = 0, False
             for row in reader:
@@ -361,7 +396,11 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
     if sorted(names) != sorted(REQUIRED_COLUMNS):
         return None
     try:
-        if _compressed(path):
+        if _archive(path):
+            # Arrow opens no archives: it parses the one member as a stream.
+            with _open(path, "b") as member:
+                table = _parse(pa.PythonFile(member, mode="r"), names, text_ids=True)
+        elif _compressed(path):
             table = _parse(str(path), names, text_ids=True)
         else:
             # A plain file is mapped rather than read: the parser works on the page
@@ -448,7 +487,7 @@ def _compressed(path: Path) -> bool:
     try:
         return pa.Codec.detect(str(path)) is not None
     except (TypeError, ValueError, pa.ArrowException):
-        return path.suffix.lower() in _OPENERS or path.suffix.lower() in _UNSCANNED
+        return path.suffix.lower() in _OPENERS
 
 
 def _may_hold_hex(mapped: mmap.mmap) -> bool:

@@ -1,9 +1,11 @@
 """Loading and saving: schema, load report, line numbers, compression, round trips."""
 
 import bz2
+import functools
 import gzip
 import io
 import lzma
+import tarfile
 import warnings
 import zipfile
 
@@ -99,8 +101,20 @@ def zstd_compress(data: bytes) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+def tar_compress(data: bytes, names=("sessions.csv",), mode="w") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=mode) as archive:
+        for name in names:
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    return buffer.getvalue()
+
+
 COMPRESSIONS = [(".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress), (".zip", zip_compress),
-                (".zst", zstd_compress)]
+                (".zst", zstd_compress), (".tar", tar_compress),
+                (".tar.gz", functools.partial(tar_compress, mode="w:gz")),
+                (".tar.xz", functools.partial(tar_compress, mode="w:xz"))]
 
 
 @pytest.mark.parametrize("suffix, compress", COMPRESSIONS)
@@ -123,10 +137,11 @@ def test_line_numbers_in_compressed_files(tmp_path, suffix, compress):
         ju.load_sessions(path)
 
 
-def test_zip_archive_with_several_files(tmp_path):
-    path = tmp_path / "sessions.zip"
-    path.write_bytes(zip_compress((HEADER + BODY).encode(), names=("a.csv", "b.csv")))
-    with pytest.raises(ju.JourneyDataError, match=r"^.*sessions\.zip"):
+@pytest.mark.parametrize("suffix, compress", [(".zip", zip_compress), (".tar", tar_compress)])
+def test_archive_with_several_files(tmp_path, suffix, compress):
+    path = tmp_path / f"sessions{suffix}"
+    path.write_bytes(compress((HEADER + BODY).encode(), names=("a.csv", "b.csv")))
+    with pytest.raises(ju.JourneyDataError, match=rf"^.*sessions\{suffix}.*exactly one file; this one holds 2"):
         ju.load_sessions(path)
 
 
