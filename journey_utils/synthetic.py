@@ -10,9 +10,13 @@ reference export (frequencies, probabilities, quantiles), none of its rows.
 
 The model
 ---------
-1. **Users.** Each user buys one plan, drawn from the plan mix, and has a number
-   of sessions drawn from the empirical distribution for that plan
-   (heavy-tailed: median 5, a few users above a hundred).
+1. **Users.** Each user buys one plan, drawn from the plan mix, and is of one of
+   a few *classes* (four by default), drawn from that plan's class mix. Users keep
+   to their kind of pages: in the reference export a session is about seven times
+   likelier to show career tracks or courses when the user's previous session did,
+   and one chain for all users spreads such pages over far too many users. Each
+   class has its own number of sessions per user (heavy-tailed overall: median 5,
+   a few users above a hundred) and its own chain of pages (step 3).
 2. **Position buckets.** Each session falls in one of five buckets: ``only``
    (a user's single session), ``first``, ``early`` and ``late`` (middle sessions
    before or after half-way) and ``last`` (the purchase session). Content shifts
@@ -25,7 +29,8 @@ The model
    what they did last time (log-in streaks, repeated checkouts). Each next
    run's page, or the end of the session, follows a Markov chain over runs
    that never repeats the current page, with separate transitions for the
-   first, second and later runs. A run's length is drawn given (bucket, page)
+   first, second and later runs; first pages and transitions are those of the
+   user's class. A run's length is drawn given (bucket, page)
    and whether it ends the session; the last run's length also depends on the
    parity of the pages before it, which is how the model reproduces the
    reference journeys, all of an even number of pages.
@@ -47,9 +52,14 @@ The model
    number of sessions drawn, so ids are unique, grow with time and interleave
    across users. User ids are issued roughly in order of first session.
 
+Classes are not observed: the fit finds them by EM for a mixture of users (each
+user's sessions all follow one class's chain and session count), started from a
+seeded k-means on the pages users visit, so a fit is deterministic.
+
 Sparse cells (a plan with few users, a rare page) are shrunk towards pooled
 estimates: each conditional distribution is ``(counts + s * pooled) / (n + s)``
-with ``s = smoothing`` pseudo-observations, pooled over plans, then buckets.
+with ``s = smoothing`` pseudo-observations, pooled over plans, then buckets, then
+(for the chain) classes.
 
 Generation is vectorised with numpy and Arrow: Python loops run only over the
 steps of the chains (session positions, runs) and over blocks of sessions, never
@@ -79,9 +89,11 @@ SEPARATOR = "-"
 POSITION_BUCKETS = ("only", "first", "early", "late", "last")
 RUN_KINDS = ("inner", "last_after_even", "last_after_odd")
 PROFILE_FORMAT = "journey_utils.synthetic profile"
-PROFILE_VERSION = 2
-# Version 1 profiles predate repeated sessions: they draw none.
-_READABLE_VERSIONS = (1, 2)
+PROFILE_VERSION = 3
+# Version 1 profiles predate repeated sessions: they draw none. Versions 1 and 2
+# predate user classes: all their users are of one class.
+_READABLE_VERSIONS = (1, 2, 3)
+_VERSIONS_TEXT = ", ".join(map(str, _READABLE_VERSIONS[:-1])) + f" or {_READABLE_VERSIONS[-1]}"
 
 _ONLY, _FIRST, _EARLY, _LATE, _LAST = range(len(POSITION_BUCKETS))
 # The chain's step is told apart for the first, second and later runs of a session.
@@ -96,6 +108,12 @@ _REPEAT_LENGTH_EDGES = np.array([2, 4, 6, 10])
 _REPEAT_CLASSES = len(_REPEAT_LENGTH_EDGES) + 1
 # Rounds of fitting the fresh-session model and the chance of a copy from each other.
 _FIT_ROUNDS = 2
+# Kinds of user fitted by default, and the EM iterations that fit them (class mixes
+# move by under 0.003 after 30 on the reference export).
+_USER_CLASSES = 4
+_EM_ITERATIONS = 30
+# Lloyd iterations of the k-means that starts EM.
+_KMEANS_ITERATIONS = 25
 _MAX_SESSIONS = 2**40
 
 
@@ -115,6 +133,12 @@ def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; found {seed!r}")
     return int(seed)
+
+
+def _check_classes(classes):
+    if isinstance(classes, bool) or not isinstance(classes, numbers.Integral) or not 1 <= classes <= 64:
+        raise ValueError(f"fit_profile: user_classes must be an integer from 1 to 64; found {classes!r}")
+    return int(classes)
 
 
 def _check_smoothing(smoothing):
@@ -277,32 +301,114 @@ def _run_length_tables(runs, kind, bucket, weight, n_pages, smoothing):
     }
 
 
-def _content_tables(runs, context, weight, n_plans, n_pages, smoothing):
-    """First-page, next-page and run-length tables, each session counted with its weight."""
-    plan_codes, bucket, previous_first, first_of_session = context
-    n_buckets = len(POSITION_BUCKETS)
-    first_counts = _count((n_plans, n_buckets, n_pages + 1, n_pages), *context, weights=weight)
-    overall_first = _normalise(first_counts.sum(axis=(0, 1, 2)), 1.0 / n_pages)
-    first_page = _hierarchy(first_counts, smoothing, _shrink(first_counts.sum(axis=(0, 1)), overall_first, smoothing))
-
-    run_plan = plan_codes[runs["session"]]
-    run_bucket = bucket[runs["session"]]
-    run_weight = weight[runs["session"]]
+def _run_index(runs, context, n_pages):
+    """Per run: its (plan, bucket, step class, page, following page or end) cell of the chain."""
+    plan_codes, bucket = context[0], context[1]
     following = np.where(runs["next"] < 0, n_pages, runs["next"])
-    next_counts = _count(
-        (n_plans, n_buckets, _STEP_CLASSES, n_pages, n_pages + 1),
-        run_plan,
-        run_bucket,
-        np.minimum(runs["step"], _STEP_CLASSES - 1),
-        runs["page"],
-        following,
-        weights=run_weight,
-    )
-    any_step = _normalise(next_counts.sum(axis=(0, 1, 2)), np.eye(n_pages + 1)[n_pages])
-    next_page = _hierarchy(next_counts, smoothing, _normalise(next_counts.sum(axis=(0, 1)), any_step))
-    run_kind = np.where(runs["is_last"], 1 + runs["prefix_parity"], 0)
-    run_length = _run_length_tables(runs, run_kind, run_bucket, run_weight, n_pages, smoothing)
-    return first_page, next_page, run_length
+    return (plan_codes[runs["session"]], bucket[runs["session"]], np.minimum(runs["step"], _STEP_CLASSES - 1),
+            runs["page"], following)
+
+
+def _chain_tables(runs, context, weight, n_plans, n_pages, smoothing):
+    """First-page and next-page tables of every user class.
+
+    ``weight[k, s]`` is how much session ``s`` counts for class ``k`` (a share of
+    its user). Each class's tables are smoothed towards the class's own pooled
+    ones, and those towards the pooled ones of all classes.
+    """
+    n_classes, n_buckets = len(weight), len(POSITION_BUCKETS)
+    shape = (n_plans, n_buckets, n_pages + 1, n_pages)
+    first_counts = np.stack([_count(shape, *context, weights=w) for w in weight])
+    overall = _normalise(first_counts.sum(axis=(0, 1, 2, 3)), 1.0 / n_pages)
+    first_page = np.empty_like(first_counts)
+    for k in range(n_classes):
+        by_class = _shrink(first_counts[k].sum(axis=(0, 1, 2)), overall, smoothing)
+        first_page[k] = _hierarchy(first_counts[k], smoothing,
+                                   _shrink(first_counts[k].sum(axis=(0, 1)), by_class, smoothing))
+
+    cells = _run_index(runs, context, n_pages)
+    shape = (n_plans, n_buckets, _STEP_CLASSES, n_pages, n_pages + 1)
+    next_counts = np.stack([_count(shape, *cells, weights=w[runs["session"]]) for w in weight])
+    any_step = _normalise(next_counts.sum(axis=(0, 1, 2, 3)), np.eye(n_pages + 1)[n_pages])
+    next_page = np.empty_like(next_counts)
+    for k in range(n_classes):
+        by_class = _shrink(next_counts[k].sum(axis=(0, 1, 2)), any_step, smoothing)
+        next_page[k] = _hierarchy(next_counts[k], smoothing,
+                                  _shrink(next_counts[k].sum(axis=(0, 1)), by_class, smoothing))
+    return first_page, next_page
+
+
+def _class_log_likelihood(runs, context, first_page, next_page, n_pages):
+    """``[k, s]``: log-probability of session ``s``'s pages under class ``k``'s chain.
+
+    Run lengths are left out: they do not depend on the class.
+    """
+    with np.errstate(divide="ignore"):
+        first = np.log(np.maximum(first_page[(slice(None), *context)], 1e-300))
+        steps = np.log(np.maximum(next_page[(slice(None), *_run_index(runs, context, n_pages))], 1e-300))
+    n_sessions = len(context[0])
+    return first + np.stack([np.bincount(runs["session"], weights=row, minlength=n_sessions) for row in steps])
+
+
+def _initial_classes(runs, session_user, n_users, n_pages, n_classes):
+    """Soft class memberships to start EM: k-means on the pages each user visits.
+
+    Seeded, so a fit is deterministic. Users are compared by the square roots of
+    their shares of runs on each page, which keeps heavy users from dominating.
+    """
+    if n_classes == 1:
+        return np.ones((n_users, 1))
+    shares = _normalise(_count((n_users, n_pages), session_user[runs["session"]], runs["page"]), 1.0 / n_pages)
+    points = np.sqrt(shares)
+    rng = np.random.default_rng(0)
+    centres = [points[rng.integers(n_users)]]
+    for _ in range(1, n_classes):
+        distance = np.min([((points - c) ** 2).sum(axis=1) for c in centres], axis=0)
+        total = distance.sum()
+        centres.append(points[rng.choice(n_users, p=distance / total) if total > 0 else rng.integers(n_users)])
+    centres = np.array(centres)
+    for _ in range(_KMEANS_ITERATIONS):
+        nearest = ((points[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
+        for k in range(n_classes):
+            if (nearest == k).any():
+                centres[k] = points[nearest == k].mean(axis=0)
+    # Soft, so that EM can still move users between classes.
+    return 0.5 * np.eye(n_classes)[nearest] + 0.5 / n_classes
+
+
+def _fit_classes(runs, context, weight, membership, user_plan, n_per_user, n_plans, n_pages, smoothing):
+    """EM for a mixture of users: each user's class sets how many sessions they have
+    and the chain all their sessions follow.
+
+    Returns the chain tables, the sessions per user of every class, the class mix of
+    every plan, and each user's class memberships (posterior probabilities).
+    """
+    n_users, n_classes = membership.shape
+    session_user = np.repeat(np.arange(n_users), n_per_user)
+    user_index = (np.repeat(np.arange(n_classes), n_users), np.tile(user_plan, n_classes),
+                  np.tile(n_per_user - 1, n_classes))
+    spu_shape = (n_classes, n_plans, int(n_per_user.max()))
+    for _ in range(_EM_ITERATIONS if n_classes > 1 else 1):
+        # M-step: every session counts for each class in proportion to its user's membership.
+        first_page, next_page = _chain_tables(runs, context, weight * membership[session_user].T,
+                                              n_plans, n_pages, smoothing)
+        spu_counts = _count(spu_shape, *user_index, weights=membership.T.ravel())
+        by_plan = _shrink(spu_counts.sum(axis=0), _normalise(spu_counts.sum(axis=(0, 1)), 0), smoothing)
+        sessions_per_user = _shrink(spu_counts, by_plan[None], smoothing) if n_classes > 1 else by_plan[None]
+        mix = _normalise(_count((n_classes, n_plans), *user_index[:2], weights=membership.T.ravel()).T + 1.0,
+                         1.0 / n_classes)
+        if n_classes == 1:
+            break
+        # E-step: a copied session tells nothing of its user's pages, so sessions count by weight.
+        by_session = _class_log_likelihood(runs, context, first_page, next_page, n_pages) * weight
+        log_posterior = np.stack([np.bincount(session_user, weights=row, minlength=n_users) for row in by_session]).T
+        with np.errstate(divide="ignore"):
+            log_posterior += np.log(mix[user_plan]) + np.log(np.maximum(
+                sessions_per_user[:, user_plan, n_per_user - 1].T, 1e-300))
+        log_posterior -= log_posterior.max(axis=1, keepdims=True)
+        membership = np.exp(log_posterior)
+        membership /= membership.sum(axis=1, keepdims=True)
+    return first_page, next_page, mix, sessions_per_user, membership
 
 
 def _coincidence(runs, later, plan_codes, bucket, first_page, next_page, run_length):
@@ -351,6 +457,7 @@ def fit_profile(
     user_column="user_id",
     session_column="session_id",
     smoothing=5.0,
+    user_classes=_USER_CLASSES,
 ):
     """Estimate the generator's parameters from a table of sessions.
 
@@ -365,13 +472,17 @@ def fit_profile(
     smoothing : float, default 5.0
         Pseudo-observations by which each conditional distribution is shrunk
         towards its pooled estimate; 0 keeps the raw frequencies.
+    user_classes : int, default 4
+        Kinds of user, each with its own page transitions (a user's sessions all
+        follow their kind's). 1 fits one chain for everybody.
 
     Returns
     -------
     dict
-        A JSON-serialisable profile: plan mix, sessions per user, first-page
-        probabilities, run transitions, run lengths, repeated sessions and the id timelines. Draw
-        from it with :func:`generate_sessions`; keep it with :func:`save_profile`.
+        A JSON-serialisable profile: plan mix, class mix, sessions per user and
+        first-page probabilities and run transitions of each class, run lengths,
+        repeated sessions and the id timelines. Draw from it with
+        :func:`generate_sessions`; keep it with :func:`save_profile`.
 
     Raises
     ------
@@ -397,6 +508,7 @@ def fit_profile(
     }
     _check_frame(data, columns)
     smoothing = _check_smoothing(smoothing)
+    user_classes = _check_classes(user_classes)
 
     users = _integer_column(data[user_column], user_column)
     sessions = _integer_column(data[session_column], session_column)
@@ -414,6 +526,7 @@ def fit_profile(
     if (plan_codes != np.repeat(user_plan, n_per_user)).any():
         raise ValueError(f"fit_profile: each user must have one {plan_column!r} on all their sessions")
     n_plans, n_buckets, n_users = len(plans), len(POSITION_BUCKETS), len(user_start)
+    session_user = np.repeat(np.arange(n_users), n_per_user)
     position = np.arange(len(users)) - np.repeat(user_start, n_per_user)
     bucket = _position_buckets(position, np.repeat(n_per_user, n_per_user))
 
@@ -424,9 +537,6 @@ def fit_profile(
 
     # Sessions identical to the user's previous one.
     repeat = np.r_[False, same_user & (journeys[1:] == journeys[:-1])]
-
-    spu_counts = _count((n_plans, int(n_per_user.max())), user_plan, n_per_user - 1)
-    sessions_per_user = _shrink(spu_counts, _normalise(spu_counts.sum(axis=0), 0), smoothing)
 
     # A session's first page depends on the first page of the user's previous session;
     # n_pages stands for "no previous session".
@@ -452,9 +562,19 @@ def fit_profile(
     # and that coincidence. The first round counts every session as fresh; the
     # second refits the fresh-session model with identical sessions discounted.
     weight = np.ones(len(users))
+    run_kind = np.where(runs["is_last"], 1 + runs["prefix_parity"], 0)
+    membership = _initial_classes(runs, session_user, n_users, n_pages, user_classes)
     for _ in range(_FIT_ROUNDS):
-        first_page, next_page, run_length = _content_tables(runs, context, weight, n_plans, n_pages, smoothing)
-        chance = _coincidence(runs, later, plan_codes, bucket, first_page, next_page, run_length)
+        run_length = _run_length_tables(runs, run_kind, bucket[runs["session"]], weight[runs["session"]], n_pages,
+                                        smoothing)
+        first_page, next_page, class_mix, sessions_per_user, membership = _fit_classes(
+            runs, context, weight, membership, user_plan, n_per_user, n_plans, n_pages, smoothing)
+        # The chance of a coincidence under each class, weighed by the user's membership.
+        chance = sum(
+            membership[session_user[later], k]
+            * _coincidence(runs, later, plan_codes, bucket, first_page[k], next_page[k], run_length)
+            for k in range(user_classes)
+        )
         expected = np.bincount(cell_index, weights=chance, minlength=math.prod(shape[:-1])).reshape(shape[:-1])
         repeat_counts = counts.copy()
         repeat_counts[..., 1] = np.maximum(counts[..., 1] - expected, 0.0)
@@ -477,6 +597,7 @@ def fit_profile(
         "plans": [str(p) for p in plans],
         "position_buckets": list(POSITION_BUCKETS),
         "plan_mix": _rounded(np.bincount(user_plan, minlength=n_plans) / n_users),
+        "class_mix": _rounded(class_mix),
         "sessions_per_user": _rounded(sessions_per_user),
         "first_page": _rounded(first_page),
         "next_page": _rounded(next_page),
@@ -618,7 +739,7 @@ class _Model:
             raise ValueError(f"profile must be a dict from fit_profile or a path; found {type(profile).__name__}")
         if profile.get("format") != PROFILE_FORMAT or profile.get("version") not in _READABLE_VERSIONS:
             raise ValueError(
-                f"profile: expected format {PROFILE_FORMAT!r} version {' or '.join(map(str, _READABLE_VERSIONS))}; "
+                f"profile: expected format {PROFILE_FORMAT!r} version {_VERSIONS_TEXT}; "
                 f"found {profile.get('format')!r} version {profile.get('version')!r}"
             )
         self.pages = self._names(profile, "pages")
@@ -635,17 +756,32 @@ class _Model:
             return _table(profile[key], repr(key), shape)
 
         plan_mix = table("plan_mix", (n_plans,))
-        sessions_per_user = table("sessions_per_user", (n_plans, None))
+        first_shape = (n_plans, n_buckets, n_pages + 1, n_pages)
+        next_shape = (n_plans, n_buckets, _STEP_CLASSES, n_pages, n_pages + 1)
+        if profile["version"] >= 3:
+            class_mix = table("class_mix", (n_plans, None))
+            n_classes = class_mix.shape[1]
+            sessions_per_user = table("sessions_per_user", (n_classes, n_plans, None))
+            first_page = table("first_page", (n_classes, *first_shape))
+            next_page = table("next_page", (n_classes, *next_shape))
+        else:
+            class_mix, n_classes = np.ones((n_plans, 1)), 1
+            sessions_per_user = table("sessions_per_user", (n_plans, None))[None]
+            first_page, next_page = table("first_page", first_shape)[None], table("next_page", next_shape)[None]
+        self.n_classes = n_classes
         self.plan_table = _inverse_cdf_table(plan_mix[None])
-        self.sessions_table = _inverse_cdf_table(sessions_per_user)
-        self.first_table = _inverse_cdf_table(table("first_page", (n_plans, n_buckets, n_pages + 1, n_pages)))
-        self.next_table = _inverse_cdf_table(table("next_page", (n_plans, n_buckets, _STEP_CLASSES, n_pages, n_pages + 1)))
+        self.class_table = _inverse_cdf_table(class_mix)
+        # Rows by plan, then class: a user's class is one more coordinate of the context.
+        self.sessions_table = _inverse_cdf_table(np.swapaxes(sessions_per_user, 0, 1))
+        self.first_table = _inverse_cdf_table(np.swapaxes(first_page, 0, 1))
+        self.next_table = _inverse_cdf_table(np.swapaxes(next_page, 0, 1))
+        expected_sessions = sessions_per_user @ np.arange(1, sessions_per_user.shape[-1] + 1)
+        self.mean_sessions = float(plan_mix @ (class_mix * expected_sessions.T).sum(axis=1))
         repeat_shape = (n_plans, n_buckets, 2, _REPEAT_CLASSES, 2)
         if profile["version"] == 1:
             self.repeat_table = _inverse_cdf_table(np.broadcast_to(np.eye(2)[0], repeat_shape))
         else:
             self.repeat_table = _inverse_cdf_table(table("repeat_previous", repeat_shape))
-        self.mean_sessions = float(plan_mix @ sessions_per_user @ np.arange(1, sessions_per_user.shape[1] + 1))
         self._read_run_lengths(profile.get("run_length"), n_buckets, n_pages)
 
         self.max_runs = profile.get("max_runs")
@@ -724,21 +860,26 @@ def _resolve_profile(profile):
 
 
 def _draw_users(model, n_sessions, rng):
-    """Plans and session counts of just enough users; the last user's count is trimmed."""
+    """Plans, classes and session counts of just enough users; the last user's count is trimmed."""
     batch = int(n_sessions / model.mean_sessions * 1.05) + 16
-    plans, counts, total = [], [], 0
+    plans, classes, counts, total = [], [], [], 0
     while total < n_sessions:
         plan = _draw_categorical(model.plan_table, np.zeros(batch, dtype=np.int64), rng)
-        count = _draw_categorical(model.sessions_table, plan, rng) + 1
+        if model.n_classes > 1:
+            klass = _draw_categorical(model.class_table, plan, rng)
+        else:
+            klass = np.zeros(batch, dtype=np.int64)
+        count = _draw_categorical(model.sessions_table, plan * model.n_classes + klass, rng) + 1
         plans.append(plan)
+        classes.append(klass)
         counts.append(count)
         total += int(count.sum())
-    plan, count = np.concatenate(plans), np.concatenate(counts)
+    plan, klass, count = np.concatenate(plans), np.concatenate(classes), np.concatenate(counts)
     cumulative = np.cumsum(count)
     n_users = int(np.searchsorted(cumulative, n_sessions)) + 1
     count = count[:n_users].copy()
     count[-1] -= cumulative[n_users - 1] - n_sessions
-    return plan[:n_users], count
+    return plan[:n_users], klass[:n_users], count
 
 
 def _length_class(pages_per_session):
@@ -758,7 +899,7 @@ def _run_signature(run_page, run_length, run_offsets):
     return signature
 
 
-def _draw_sessions(model, context, bucket, sessions_per_user, rng):
+def _draw_sessions(model, context, content, bucket, sessions_per_user, rng):
     """Every session, one session position at a time across users.
 
     At each position a session either repeats the user's previous session or is
@@ -792,9 +933,9 @@ def _draw_sessions(model, context, bucket, sessions_per_user, rng):
             previous_page = first_page[shown]
         else:
             previous_page = np.full(len(sessions), n_pages, dtype=np.int64)
-        row = context[sessions].astype(np.int64) * (n_pages + 1) + previous_page
+        row = content[sessions].astype(np.int64) * (n_pages + 1) + previous_page
         first_page[sessions] = _draw_categorical(model.first_table, row, rng)
-        runs = _draw_runs(model, context[sessions], bucket[sessions], first_page[sessions], rng)
+        runs = _draw_runs(model, content[sessions], bucket[sessions], first_page[sessions], rng)
         length[sessions] = runs[3]
         signature[sessions] = _run_signature(*runs[:3])
         if t:
@@ -987,16 +1128,20 @@ def generate_sessions(n_sessions=10_000, *, seed=0, profile=None):
     model = _resolve_profile(profile)
     rng = np.random.default_rng(seed)
 
-    user_plan, sessions_per_user = _draw_users(model, n_sessions, rng)
+    user_plan, user_class, sessions_per_user = _draw_users(model, n_sessions, rng)
     session_plan = np.repeat(user_plan, sessions_per_user).astype(np.int32)
     history = np.repeat(sessions_per_user, sessions_per_user)
     position = np.arange(n_sessions) - np.repeat(np.r_[0, np.cumsum(sessions_per_user)[:-1]], sessions_per_user)
     bucket = _position_buckets(position, history)
     del history, position
     context = (session_plan * len(POSITION_BUCKETS) + bucket).astype(np.int32)
+    # Pages follow the chain of the user's plan and class; copies depend on the plan only.
+    session_class = np.repeat(user_class, sessions_per_user)
+    content = ((session_plan * model.n_classes + session_class) * len(POSITION_BUCKETS) + bucket).astype(np.int32)
+    del session_class
 
-    runs, source = _draw_sessions(model, context, bucket, sessions_per_user, rng)
-    del context, bucket
+    runs, source = _draw_sessions(model, context, content, bucket, sessions_per_user, rng)
+    del context, content, bucket
     journeys = _journey_strings(model.pages, *runs)
     del runs
     # A repeat shows the journey of the latest fresh session before it, its own user's.

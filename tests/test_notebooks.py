@@ -129,6 +129,20 @@ def test_no_number_is_typed_into_the_prose(notebook):
             assert not re.search(r"\d", cell.source), f"markdown cell {cell.id!r} types a number"
 
 
+# A replacement field left in the text a reader sees: an f-string missing its 'f'.
+UNFORMATTED = re.compile(r"\{[A-Za-z_][\w.]*(\(.*?\))?(![rsa])?(:[^{}]*)?\}")
+
+
+def test_no_unformatted_field_reaches_the_reader(notebook):
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            for mime in ("text/markdown", "text/html", "text/plain"):
+                text = output.get("data", {}).get(mime, "")
+                text = text if isinstance(text, str) else "".join(text)
+                found = UNFORMATTED.search(text)
+                assert not found, f"cell {cell.id!r} shows {found.group(0)!r}: an f-string lacks its 'f'"
+
+
 def test_paths_are_anchored_on_the_project(notebook):
     """nbval runs the kernel in notebooks/: files are found through report.resolve, never relative paths."""
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")

@@ -79,6 +79,22 @@ def without_copies(profile):
     return profile
 
 
+def user_presence(frame):
+    """Share of users who visit each page in any of their sessions."""
+    pages = pages_of(frame).map(set)
+    per_user = pages.groupby(frame["user_id"]).agg(lambda sets: set().union(*sets))
+    return pd.Series([page for visited in per_user for page in visited]).value_counts() / len(per_user)
+
+
+def persistence(frame, page):
+    """How much likelier a session is to visit ``page`` when the user's previous one did."""
+    frame = frame.sort_values(["user_id", "session_id"])
+    has = pages_of(frame).map(lambda pages: page in pages).to_numpy()
+    users = frame["user_id"].to_numpy()
+    later, before = np.r_[False, users[1:] == users[:-1]], np.r_[False, has[:-1]]
+    return has[later & before].mean() / has[later & ~before].mean()
+
+
 def has_consecutive_repeat(frame):
     return pages_of(frame).map(lambda pages: any(a == b for a, b in zip(pages, pages[1:])))
 
@@ -182,16 +198,48 @@ def test_copies_repeat_the_previous_session_exactly(bundled):
     assert (drawn.groupby("user_id").size() > 1).sum() > 100
 
 
-def test_version_1_profiles_still_draw(bundled):
-    # Profiles written before repeated sessions were modelled draw none.
-    old = json.loads(json.dumps(bundled))
-    old["version"] = 1
-    del old["repeat_previous"]
-    expected = generate_sessions(2_000, seed=3, profile=without_copies(bundled))
-    assert generate_sessions(2_000, seed=3, profile=old).equals(expected)
-    newer = dict(old, version=3)
-    with pytest.raises(ValueError, match="version 1 or 2; found .* version 3"):
-        generate_sessions(10, profile=newer)
+def one_class(profile, k=0):
+    """The profile with only user class ``k`` (as version 3), and the same as version 2."""
+    single = json.loads(json.dumps(profile))
+    single["class_mix"] = [[1.0] for _ in single["plans"]]
+    for key in ("sessions_per_user", "first_page", "next_page"):
+        single[key] = single[key][k : k + 1]
+    version_2 = json.loads(json.dumps(single))
+    version_2["version"] = 2
+    del version_2["class_mix"]
+    for key in ("sessions_per_user", "first_page", "next_page"):
+        version_2[key] = version_2[key][0]
+    return single, version_2
+
+
+def test_older_profiles_still_draw(bundled):
+    # Version 2 profiles predate user classes: all their users are of one class.
+    single, version_2 = one_class(bundled, k=1)
+    expected = generate_sessions(2_000, seed=3, profile=single)
+    assert generate_sessions(2_000, seed=3, profile=version_2).equals(expected)
+    # Version 1 profiles predate repeated sessions: they draw none.
+    version_1 = dict(version_2, version=1)
+    del version_1["repeat_previous"]
+    expected = generate_sessions(2_000, seed=3, profile=without_copies(version_2))
+    assert generate_sessions(2_000, seed=3, profile=version_1).equals(expected)
+    with pytest.raises(ValueError, match="version 1, 2 or 3; found .* version 4"):
+        generate_sessions(10, profile=dict(bundled, version=4))
+
+
+def test_users_of_a_class_follow_its_chain(bundled):
+    # Two classes with opposite first pages: a user's sessions all start on their class's.
+    profile = json.loads(json.dumps(bundled))
+    first = np.zeros_like(np.array(profile["first_page"]))
+    first[0, ..., 0], first[1, ..., 1] = 1.0, 1.0
+    profile["first_page"] = first[:2].tolist()
+    for key in ("sessions_per_user", "next_page"):
+        profile[key] = profile[key][:2]
+    profile["class_mix"] = [[0.5, 0.5] for _ in profile["plans"]]
+    drawn = generate_sessions(5_000, seed=4, profile=profile)
+    first_pages = pages_of(drawn).str[0].map(profile["pages"].index)
+    per_user = first_pages.groupby(drawn["user_id"]).agg(["min", "max"])
+    assert (per_user["min"] == per_user["max"]).all()
+    assert per_user["min"].value_counts(normalize=True).between(0.4, 0.6).all()
 
 
 @pytest.mark.parametrize("n_sessions", [0, -5, 2.5, "100", None, True])
@@ -215,6 +263,10 @@ def test_invalid_profiles(bundled, tmp_path):
     broken["next_page"] = broken["next_page"][:1]
     with pytest.raises(ValueError, match="next_page"):
         generate_sessions(10, profile=broken)
+    classes = json.loads(json.dumps(bundled))
+    classes["class_mix"] = [row[:2] for row in classes["class_mix"]]
+    with pytest.raises(ValueError, match=r"'sessions_per_user' must have shape \(2, 3, None\)"):
+        generate_sessions(10, profile=classes)
     negative = json.loads(json.dumps(bundled))
     negative["plan_mix"][0] = -1.0
     with pytest.raises(ValueError, match="plan_mix"):
@@ -269,6 +321,12 @@ def test_fit_profile_recovers_the_generating_profile(bundled):
     mean_pages = pages_of(original).str.len().mean()
     assert pages_of(redrawn).str.len().mean() == pytest.approx(mean_pages, rel=0.05)
     assert identical_share(redrawn) == pytest.approx(identical_share(original), abs=0.02)
+    # Users keep to their kind of pages: which pages a user ever visits, and how a
+    # page seen in one session returns in the next. One chain for all users spreads
+    # pages over too many users (Career tracks: 0.38 of users instead of 0.31).
+    assert (user_presence(redrawn) - user_presence(original)).abs().max() < 0.03
+    for page in ("Career tracks", "Courses"):
+        assert persistence(redrawn, page) == pytest.approx(persistence(original, page), rel=0.15)
 
 
 def test_fit_does_not_count_chance_coincidences_as_copies(bundled):
@@ -341,6 +399,9 @@ def test_fit_profile_rejects_bad_arguments():
         fit_profile([("1", "2")])
     with pytest.raises(ValueError, match="smoothing"):
         fit_profile(_valid_frame(), smoothing=-1)
+    for classes in (0, 1.5, True, 65):
+        with pytest.raises(ValueError, match="user_classes must be an integer from 1 to 64"):
+            fit_profile(_valid_frame(), user_classes=classes)
     with pytest.raises(ValueError, match="not found"):
         fit_profile(_valid_frame(), plan_column="plan")
 
@@ -467,6 +528,19 @@ def test_page_presence_per_plan_matches_the_reference(real_and_synthetic):
             shares.append(pd.Series(collections.Counter(p for s in sets for p in s)) / len(sets))
         difference = shares[0].sub(shares[1], fill_value=0).abs()
         assert difference.max() < 0.06, (plan, difference.idxmax(), difference.max())
+
+
+def test_pages_per_user_match_the_reference(real_and_synthetic):
+    # Users keep to their kind of pages: in the reference a session is about 7 times
+    # likelier to show Career tracks or Courses when the previous one did. One chain
+    # for all users reaches 3 and spreads those pages over too many users (Career
+    # tracks: 0.39 of users instead of 0.28); user classes get most of the way.
+    real, synthetic = real_and_synthetic
+    difference = (user_presence(real) - user_presence(synthetic)).abs()
+    # 1,350 users: a share's sampling error is up to 0.014.
+    assert difference.max() < 0.08, (difference.idxmax(), difference.max())
+    for page in ("Career tracks", "Courses"):
+        assert persistence(synthetic, page) > 0.6 * persistence(real, page), page
 
 
 def test_purchase_sessions_match_the_reference(real_and_synthetic):
