@@ -343,11 +343,13 @@ def _class_log_likelihood(runs, context, first_page, next_page, n_pages):
 
     Run lengths are left out: they do not depend on the class.
     """
-    with np.errstate(divide="ignore"):
-        first = np.log(np.maximum(first_page[(slice(None), *context)], 1e-300))
-        steps = np.log(np.maximum(next_page[(slice(None), *_run_index(runs, context, n_pages))], 1e-300))
-    n_sessions = len(context[0])
-    return first + np.stack([np.bincount(runs["session"], weights=row, minlength=n_sessions) for row in steps])
+    cells, n_sessions = _run_index(runs, context, n_pages), len(context[0])
+    # One class at a time: a row over all runs is the largest temporary.
+    return np.stack([
+        np.log(np.maximum(first[context], 1e-300))
+        + np.bincount(runs["session"], weights=np.log(np.maximum(chain[cells], 1e-300)), minlength=n_sessions)
+        for first, chain in zip(first_page, next_page)
+    ])
 
 
 def _initial_classes(runs, session_user, n_users, n_pages, n_classes):
@@ -368,7 +370,8 @@ def _initial_classes(runs, session_user, n_users, n_pages, n_classes):
         centres.append(points[rng.choice(n_users, p=distance / total) if total > 0 else rng.integers(n_users)])
     centres = np.array(centres)
     for _ in range(_KMEANS_ITERATIONS):
-        nearest = ((points[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
+        # Squared distances up to each point's own norm, which does not change the nearest.
+        nearest = ((centres ** 2).sum(axis=1) - 2 * points @ centres.T).argmin(axis=1)
         for k in range(n_classes):
             if (nearest == k).any():
                 centres[k] = points[nearest == k].mean(axis=0)
