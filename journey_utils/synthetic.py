@@ -1182,6 +1182,8 @@ def _parser():
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--profile", help="profile JSON to draw from (default: the bundled profile)")
     parser.add_argument("--fit", metavar="CSV", help="fit a profile on this sessions CSV instead of generating")
+    parser.add_argument("--classes", type=int, default=_USER_CLASSES,
+                        help=f"with --fit, the number of user classes (default: {_USER_CLASSES})")
     parser.add_argument("--output", required=True, help="CSV file to write, or the profile JSON with --fit")
     return parser
 
@@ -1199,13 +1201,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.fit is not None and args.profile is not None:
         parser.error("--profile cannot be combined with --fit")
+    if args.fit is None and args.classes != _USER_CLASSES:
+        parser.error("--classes applies to --fit only")
     try:
         if args.fit is not None:
             try:
                 data = pd.read_csv(args.fit)
             except (OSError, ValueError) as error:
                 raise ValueError(f"cannot read {args.fit!r}: {error}") from error
-            save_profile(fit_profile(data), args.output)
+            save_profile(fit_profile(data, user_classes=args.classes), args.output)
             return 0
         sessions = generate_sessions(args.sessions, seed=args.seed, profile=args.profile)
     except ValueError as error:

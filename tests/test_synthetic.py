@@ -425,6 +425,9 @@ def test_command_line_fits_a_profile(tmp_path):
     output = tmp_path / "drawn.csv"
     assert main(["--sessions", "50", "--profile", str(profile_path), "--output", str(output)]) == 0
     assert len(pd.read_csv(output)) == 50
+    assert len(load_profile(profile_path)["class_mix"][0]) == 4
+    assert main(["--fit", str(data), "--classes", "2", "--output", str(profile_path)]) == 0
+    assert len(load_profile(profile_path)["class_mix"][0]) == 2
 
 
 @pytest.mark.parametrize(
@@ -434,6 +437,7 @@ def test_command_line_fits_a_profile(tmp_path):
         ["--sessions", "ten", "--output", "x.csv"],
         ["--sessions", "10"],
         ["--fit", "missing.csv", "--output", "p.json"],
+        ["--sessions", "10", "--classes", "2", "--output", "x.csv"],
     ],
 )
 def test_command_line_rejects_bad_arguments(argv, tmp_path, monkeypatch, capsys):
