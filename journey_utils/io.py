@@ -83,8 +83,9 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
     ``user_id`` and ``session_id`` (non-negative integers), ``subscription_type``
     (the plan) and ``user_journey`` (pages joined by ``-``). Other columns are kept.
     Compressed files and archives are recognised by file extension; a UTF-8 byte
-    order mark, Windows line endings, quoted fields and blank lines are accepted. Ids are whole
-    numbers however written: ``5``, `` 5 ``, ``+5`` and ``5.0`` all read as 5.
+    order mark, Windows line endings, quoted fields and blank lines are accepted.
+    Ids are whole numbers however written: ``5``, `` 5 ``, ``+5`` and ``5.0`` all
+    read as 5.
 
     Repairs (each warns with a count and is listed in ``attrs["load_report"]``):
 
