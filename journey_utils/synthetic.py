@@ -379,7 +379,8 @@ def _initial_classes(runs, session_user, n_users, n_pages, n_classes):
     return 0.5 * np.eye(n_classes)[nearest] + 0.5 / n_classes
 
 
-def _fit_classes(runs, context, weight, membership, user_plan, n_per_user, n_plans, n_pages, smoothing):
+def _fit_classes(runs, context, weight, membership, user_plan, n_per_user, session_user, n_plans, n_pages,
+                 smoothing):
     """EM for a mixture of users: each user's class sets how many sessions they have
     and the chain all their sessions follow.
 
@@ -387,7 +388,6 @@ def _fit_classes(runs, context, weight, membership, user_plan, n_per_user, n_pla
     every plan, and each user's class memberships (posterior probabilities).
     """
     n_users, n_classes = membership.shape
-    session_user = np.repeat(np.arange(n_users), n_per_user)
     user_index = (np.repeat(np.arange(n_classes), n_users), np.tile(user_plan, n_classes),
                   np.tile(n_per_user - 1, n_classes))
     spu_shape = (n_classes, n_plans, int(n_per_user.max()))
@@ -571,7 +571,7 @@ def fit_profile(
         run_length = _run_length_tables(runs, run_kind, bucket[runs["session"]], weight[runs["session"]], n_pages,
                                         smoothing)
         first_page, next_page, class_mix, sessions_per_user, membership = _fit_classes(
-            runs, context, weight, membership, user_plan, n_per_user, n_plans, n_pages, smoothing)
+            runs, context, weight, membership, user_plan, n_per_user, session_user, n_plans, n_pages, smoothing)
         # The chance of a coincidence under each class, weighed by the user's membership.
         chance = sum(
             membership[session_user[later], k]
