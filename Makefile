@@ -140,7 +140,7 @@ bench: $(INSTALLED) ## Time the pipeline against per-row Python and DuckDB (BENC
 lock: $(INSTALLED) ## Re-resolve requirements.lock from pyproject.toml (then review the diff)
 	$(PY) -m pip install --quiet pip-tools
 	$(VENV)/bin/pip-compile --quiet --no-header --no-annotate --strip-extras --allow-unsafe \
-		--no-emit-index-url --no-emit-find-links --extra report --extra dev -o requirements.lock pyproject.toml
+		--no-emit-index-url --no-emit-find-links --extra report --extra cluster --extra dev -o requirements.lock pyproject.toml
 
 .PHONY: clean
 clean: ## Remove build outputs and reports (keeps .venv)
