@@ -10,7 +10,14 @@ Load sessions, turn them into one journey per user, and measure the journeys::
 
 from pathlib import Path
 
-from journey_utils.io import JourneyDataError, JourneyDataWarning, load_report, load_sessions, save_journeys
+from journey_utils.io import (
+    JourneyDataError,
+    JourneyDataWarning,
+    load_report,
+    load_sessions,
+    save_journeys,
+    save_sessions,
+)
 from journey_utils.metrics import (
     journey_length,
     journey_lengths,
@@ -48,6 +55,7 @@ __all__ = [
     "load_sessions",
     "load_report",
     "save_journeys",
+    "save_sessions",
     "remove_page_duplicates",
     "group_by",
     "remove_pages",

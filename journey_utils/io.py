@@ -16,10 +16,13 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
+import hashlib
 import io
+import json
 import lzma
 import mmap
 import os
+import stat
 import sys
 import tarfile
 import warnings
@@ -34,10 +37,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
-from journey_utils import _codes
+from journey_utils import _codes, _parquet
 
-__all__ = ["JourneyDataError", "JourneyDataWarning", "load_sessions", "save_journeys", "load_report", "REQUIRED_COLUMNS"]
+__all__ = ["JourneyDataError", "JourneyDataWarning", "load_sessions", "save_sessions", "save_journeys", "load_report",
+           "file_checksum", "REQUIRED_COLUMNS"]
 
 USER, SESSION, PLAN, TARGET = "user_id", "session_id", "subscription_type", "user_journey"
 REQUIRED_COLUMNS = (USER, SESSION, PLAN, TARGET)
@@ -66,6 +71,9 @@ _POOL = pa.system_memory_pool()
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
 # Archives holding one CSV file, named as pandas recognises them.
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tar.bz2", ".tar.xz")
+#: File names taken as parts of a folder export (case ignored).
+PART_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zst", ".gz", ".bz2", ".xz", ".zst", ".zip",
+                 ".tar", ".tar.gz", ".tar.bz2", ".tar.xz", ".parquet", ".pq")
 
 
 class JourneyDataError(ValueError):
@@ -140,22 +148,29 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
         raise ValueError(f"load_sessions: empty_journeys must be 'drop' or 'keep'; found {empty_journeys!r}")
     path = Path(os.fspath(path))
     name = str(path)
-    if not path.is_file():
-        _fail(name, None, "file not found" if not path.exists() else "not a file")
-    if path.stat().st_size == 0:
-        _fail(name, None, f"the file is empty; expected a header line with {', '.join(REQUIRED_COLUMNS)}")
-
-    lines = _Lines(path)
-    names = _header(path, name)
-    data = _read(path, name, names, lines)
-    lines.rows = len(data)
-    report = {"path": name, "rows_read": len(data), "repairs": []}
+    if path.is_dir():
+        parts = _part_files(path, name)
+    else:
+        _check_file(path, name)
+        parts = [path]
+        if _parquet.is_parquet(path):
+            saved = _read_saved(path, empty_journeys)
+            if saved is not None:
+                return saved
+    # A part's own problems (unreadable, not UTF-8, ragged rows...) are named by the
+    # part's path; problems across rows by the folder's, with each part and line.
+    pieces = [_read_part(part, str(part) if part != path else name) for part in parts]
+    piece = _combine(pieces, name) if path.is_dir() else pieces[0]
+    data, lines = piece.data, piece.lines
     if len(data) == 0:
-        _fail(name, None, "the file has a header but no session rows")
-    _check_fields(data, name, names, lines)
+        _fail(name, None, "the file has a header but no session rows" if len(pieces) == 1
+              else f"the {len(pieces)} parts have a header but no session rows")
+    report = {"path": name, "rows_read": len(data), "repairs": []}
+    if path.is_dir():
+        report["parts"] = [part.name for part in parts]
 
     for column in (USER, SESSION):
-        text = lambda column=column: _id_text(path, name, names, column)  # noqa: E731
+        text = lambda column=column: piece.id_text(column)  # noqa: E731
         data[column] = _integer_ids(data[column], name, column, lines, text)
     data[PLAN] = _plans(data[PLAN], name, report, lines)
     data[TARGET] = _journeys(data[TARGET], name, report, lines)
@@ -185,14 +200,15 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
 
 def _fail(name, column, problem, positions=None, lines=None) -> None:
     where = f", column '{column}'" if column else ""
-    at = f" ({_describe(lines.of(positions), len(positions))})" if lines and len(positions) else ""
+    at = f" ({_describe(lines.of(positions), len(positions), lines.unit)})" if lines and len(positions) else ""
     raise JourneyDataError(f"{name}{where}: {problem}{at}")
 
 
-def _describe(numbers, total) -> str:
+def _describe(numbers, total, unit="line") -> str:
+    """``line 5``, ``lines 2, 3 and 8 more`` (``unit`` 'row' for files without lines)."""
     shown = ", ".join(str(n) for n in numbers[:_SHOWN])
     more = total - min(len(numbers), _SHOWN)
-    return ("line " if total == 1 else "lines ") + shown + (f" and {more} more" if more > 0 else "")
+    return (f"{unit} " if total == 1 else f"{unit}s ") + shown + (f" and {more} more" if more > 0 else "")
 
 
 def _repair(report, name, column, problem, action, positions, lines, *, warn=True, dropped=False) -> None:
@@ -204,7 +220,8 @@ def _repair(report, name, column, problem, action, positions, lines, *, warn=Tru
     if warn:
         rows = f"{len(positions)} row{'' if len(positions) == 1 else 's'}"
         warnings.warn(f"{name}, column '{column}': {problem} in {rows}: {action} "
-                      f"({_describe(first, len(positions))})", JourneyDataWarning, stacklevel=_outside())
+                      f"({_describe(first, len(positions), lines.unit)})", JourneyDataWarning,
+                      stacklevel=_outside())
 
 
 def _outside() -> int:
@@ -222,6 +239,8 @@ class _Lines:
     When the scan and the CSV reader disagree on the number of rows (a file too
     odd to map with confidence), row order stands in: row ``i`` is line ``i + 2``.
     """
+
+    unit = "line"
 
     def __init__(self, path: Path):
         self.path = path
@@ -247,6 +266,210 @@ class _Lines:
         if starts is not None and (positions < len(starts)).all():
             return [int(n) for n in starts[positions]]
         return [int(p) + 2 for p in positions]
+
+
+class _Rows:
+    """Row numbers (from 1) of a file without lines, such as Parquet."""
+
+    unit = "row"
+
+    def __init__(self, rows: int):
+        self.rows = rows
+
+    def scan(self):
+        return None, None
+
+    def starts(self):
+        return None
+
+    def of(self, positions) -> list[int]:
+        return [int(p) + 1 for p in np.asarray(positions, dtype=np.int64)[:_SHOWN]]
+
+
+class _PartLines:
+    """Where rows of several parts read one after the other are: ``part-2.csv:5``."""
+
+    def __init__(self, pieces, offsets: np.ndarray):
+        self._pieces, self._offsets = pieces, offsets
+        self.unit = "line" if any(p.lines.unit == "line" for p in pieces) else "row"
+
+    def of(self, positions) -> list[str]:
+        positions = np.asarray(positions, dtype=np.int64)[:_SHOWN]
+        found = []
+        for position in positions:
+            number = int(np.searchsorted(self._offsets, position, side="right")) - 1
+            piece = self._pieces[number]
+            [line] = piece.lines.of([position - self._offsets[number]])
+            found.append(f"{piece.path.name}:{line}")
+        return found
+
+
+class _Piece:
+    """One file read: its rows, their column names, where each row is, its ids as text."""
+
+    def __init__(self, path: Path, data: pd.DataFrame, names: list[str], lines, id_text):
+        self.path, self.data, self.names, self.lines, self.id_text = path, data, names, lines, id_text
+
+
+def _check_file(path: Path, name: str) -> None:
+    """Stop unless ``path`` is a regular file (or a folder, handled elsewhere)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        _fail(name, None, "file not found")
+    except OSError as error:
+        _fail(name, None, f"cannot be read: {_reason(error)}")
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+                else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "special")
+        _fail(name, None, f"not a regular file ({kind}); expected a session export: a file, or a folder of parts")
+
+
+def _part_files(folder: Path, name: str) -> list[Path]:
+    """The parts of a folder export in name order: its CSV (compressed too) and Parquet files.
+
+    Hidden files and files whose name starts with ``_`` (``_SUCCESS``, ``.part-0.crc``)
+    are not parts; any other file or folder in it is an error, so that nothing is
+    left out unsaid.
+    """
+    parts, other = [], []
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.name.lower().endswith(PART_SUFFIXES) and entry.is_file():
+            parts.append(entry)
+        else:
+            other.append(entry.name + ("/" if entry.is_dir() else ""))
+    if other:
+        shown = ", ".join(repr(n) for n in other[:_SHOWN]) + (f" and {len(other) - _SHOWN} more" if len(other) > _SHOWN
+                                                            else "")
+        _fail(name, None, f"a folder of parts must hold only CSV files (compressed too) or Parquet files; "
+              f"found {shown}")
+    if not parts:
+        _fail(name, None, "not a file but a folder, with no CSV or Parquet part in it; expected a session export: "
+              "a file, or a folder of parts")
+    return parts
+
+
+def _read_part(path: Path, name: str) -> _Piece:
+    """One file (a whole export, or one part of a folder) read and checked on its own."""
+    _check_file(path, name)
+    if path.stat().st_size == 0:
+        _fail(name, None, f"the file is empty; expected a header line with {', '.join(REQUIRED_COLUMNS)}")
+    if _parquet.is_parquet(path):
+        return _read_parquet(path, name)
+    lines = _Lines(path)
+    names = _header(path, name)
+    data = _read(path, name, names, lines)
+    lines.rows = len(data)
+    if len(data):
+        _check_fields(data, name, names, lines)
+    return _Piece(path, data, names, lines, lambda column: _id_text(path, name, names, column))
+
+
+def _combine(pieces: list[_Piece], name: str) -> _Piece:
+    """The parts' rows one after the other; every part must have the first part's columns."""
+    first = pieces[0]
+    for piece in pieces[1:]:
+        if piece.names != first.names:
+            _fail(str(piece.path), None, f"the columns ({', '.join(piece.names)}) differ from those of the first "
+                  f"part, {first.path.name} ({', '.join(first.names)}); every part must have the same columns")
+    sizes = np.array([len(p.data) for p in pieces], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    frames = [p.data for p in pieces]
+    # Parts read with ids as text (to name a bad one) and parts read as integers
+    # concatenate into text, which the id check reads.
+    if len({str(f[c].dtype) for f in frames for c in (USER, SESSION)}) > 1:
+        frames = [f.astype({USER: "str", SESSION: "str"}) for f in frames]
+    data = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+
+    def id_text(column):
+        return pd.concat([p.id_text(column) for p in pieces], ignore_index=True)
+
+    return _Piece(Path(name), data, first.names, _PartLines(pieces, offsets), id_text)
+
+
+def _read_parquet(path: Path, name: str) -> _Piece:
+    """A Parquet file that ``save_sessions`` did not sign, made ready for the same checks as CSV.
+
+    Ids of an integer type are used as they are; any other type (text, floating
+    point, an integer type with missing values or beyond int64) is turned into text
+    for the id check to judge. Plans and journeys of another type than text are
+    turned into text; a missing value becomes an empty one (an empty journey, or a
+    session with no plan). Rows are numbered from 1.
+    """
+    try:
+        table = pq.read_table(path, memory_map=True)
+    except (pa.ArrowException, OSError, ValueError) as error:
+        _fail(name, None, f"not a readable Parquet file: {_reason(error)}")
+    names = _names([str(c) for c in table.column_names], name)
+    table = table.rename_columns(names)
+    for column in REQUIRED_COLUMNS:
+        values = table[column]
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(values.type.value_type)
+        if column in (USER, SESSION) and _fits_int64(values):
+            values = values.cast(pa.int64())
+        elif not (pa.types.is_large_string(values.type) or pa.types.is_string(values.type)):
+            try:
+                values = values.cast(pa.large_string())
+            except pa.ArrowException as error:
+                _fail(name, column, f"values of type {values.type} cannot be read as text: {_reason(error)}")
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            try:
+                values.validate(full=True)
+            except pa.ArrowException:
+                bad = _not_utf8(values)
+                _fail(name, column, f"not UTF-8 text in {len(bad)} rows; save the text as UTF-8", bad, _Rows(len(table)))
+            values = pc.fill_null(values, "")
+        table = table.set_column(names.index(column), column, values)
+    data = table.to_pandas()
+    originals = {column: data[column] for column in (USER, SESSION)}
+    return _Piece(path, data, names, _Rows(len(data)), lambda column: originals[column].astype("str"))
+
+
+def _fits_int64(values: pa.ChunkedArray) -> bool:
+    """Whether an id column is of an integer type, has no missing value and fits in int64."""
+    if not pa.types.is_integer(values.type) or values.null_count:
+        return False
+    if values.type == pa.uint64() and len(values):
+        return pc.max(values).as_py() <= np.iinfo(np.int64).max
+    return True
+
+
+def _not_utf8(values: pa.ChunkedArray) -> np.ndarray:
+    """Positions of the values that are not valid UTF-8."""
+    binary = values.cast(pa.large_binary())
+    found, start = [], 0
+    for chunk in binary.chunks:
+        for i, value in enumerate(chunk.to_pylist()):
+            if value is not None:
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError:
+                    found.append(start + i)
+        start += len(chunk)
+    return np.asarray(found, dtype=np.int64)
+
+
+def _read_saved(path: Path, empty_journeys: str) -> pd.DataFrame | None:
+    """Sessions written by ``save_sessions`` and unchanged since, read without checking them again.
+
+    None when the file is not such a file (or was changed), or holds empty journeys
+    that ``empty_journeys='drop'`` asks to drop: then it is checked like any export.
+    """
+    try:
+        parquet = pq.ParquetFile(path, memory_map=True)
+        description = _parquet.signed_description(path, parquet.metadata)
+        if description is None or (description.get("empty_journeys") and empty_journeys == "drop"):
+            return None
+        data = parquet.read(use_threads=True).to_pandas()
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if list(data.columns[:4]) != list(REQUIRED_COLUMNS) or len(data) != description.get("rows"):
+        return None
+    data.attrs["load_report"] = description["report"]
+    return data
 
 
 def _archive(path: Path) -> str | None:
@@ -366,7 +589,11 @@ def _header(path: Path, name: str) -> list[str]:
         _fail_encoding(path, name, error)
     except _READ_ERRORS as error:
         _fail(name, None, f"could not be read as CSV: {_reason(error)}")
-    found = [str(c) for c in raw.iloc[0].tolist()] if len(raw) else []
+    return _names([str(c) for c in raw.iloc[0].tolist()] if len(raw) else [], name)
+
+
+def _names(found: list[str], name: str) -> list[str]:
+    """Column names to read with, from the names in the file (see :func:`_header`)."""
     normalised = [c.strip().lower() for c in found]
     missing = [c for c in REQUIRED_COLUMNS if c not in normalised]
     if missing:
@@ -797,19 +1024,23 @@ def load_report(data: pd.DataFrame) -> pd.DataFrame:
 
 
 def save_journeys(data, path) -> Path:
-    """Write processed journeys as CSV, in the input schema.
+    """Write processed journeys as CSV (or Parquet), in the input schema.
 
     The file has ``user_id``, ``session_id``, ``subscription_type`` and ``user_journey``
     first, then any other columns (such as ``n_sessions``), so
     ``load_sessions(path, empty_journeys='keep')`` reads it back unchanged. The file
     is written to a temporary name and renamed, so a crash never leaves half a file.
 
+    A path ending in ``.parquet`` writes Parquet instead (types kept), which
+    ``load_sessions(path, empty_journeys='keep')`` also reads back unchanged.
+
     Parameters
     ----------
     data : DataFrame
         Journeys, for example from :func:`journey_utils.preprocess`.
     path : str or path-like
-        Destination; parent folders are created. ``.gz`` compresses.
+        Destination; parent folders are created. ``.gz`` compresses; ``.parquet``
+        writes Parquet.
 
     Returns
     -------
@@ -841,7 +1072,9 @@ def save_journeys(data, path) -> Path:
                "quoting": csv.QUOTE_NONNUMERIC if lone_cr else csv.QUOTE_MINIMAL}
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        if path.suffix == ".gz":
+        if path.suffix.lower() == ".parquet":
+            pq.write_table(pa.Table.from_pandas(ordered, preserve_index=False), temporary, compression="zstd")
+        elif path.suffix == ".gz":
             # No file name and mtime 0 in the gzip header: the bytes depend on the data only.
             with open(temporary, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as handle:
                 ordered.to_csv(handle, mode="wb", **options)
@@ -851,3 +1084,121 @@ def save_journeys(data, path) -> Path:
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+def file_checksum(path) -> str:
+    """The first 12 hex digits of the SHA-256 of an export, to tell two inputs apart.
+
+    For a folder of parts, the digest is over the parts that :func:`load_sessions`
+    reads, one after the other in name order (the bytes only, not the names).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file, or a folder of parts.
+
+    Returns
+    -------
+    str
+        12 lowercase hex digits.
+
+    Examples
+    --------
+    >>> import journey_utils as ju
+    >>> from journey_utils.io import file_checksum
+    >>> len(file_checksum(ju.SAMPLE_PATH))
+    12
+    """
+    path = Path(os.fspath(path))
+    name = str(path)
+    if path.is_dir():
+        files = _part_files(path, name)
+    else:
+        _check_file(path, name)
+        files = [path]
+    digest = hashlib.sha256()
+    for file in files:
+        with open(file, "rb") as handle:
+            hashlib.file_digest(handle, lambda: digest)
+    return digest.hexdigest()[:12]
+
+
+def save_sessions(sessions, path) -> Path:
+    """Write sessions as :func:`load_sessions` returned them to Parquet, for a fast re-read.
+
+    The file holds the sessions with their types and, in its metadata, their load
+    report (the original export's ``path``, ``rows_read``, ``rows_kept``, ``users``
+    and every repair) plus ``checksum``, the export's :func:`file_checksum`,
+    computed now from the export (it must still be there, unchanged). Everything
+    is signed with a digest: ``load_sessions`` on this file then skips the checks
+    and reads it memory-mapped, returning a frame equal to ``sessions`` (types
+    included) whose ``attrs["load_report"]`` is that report. A changed file, or a
+    Parquet file written otherwise, is checked like any export. The file is written
+    to a temporary name and renamed, so a crash never leaves half a file.
+
+    Parameters
+    ----------
+    sessions : DataFrame
+        As returned by :func:`load_sessions` (its ``attrs["load_report"]`` is needed),
+        not changed since.
+    path : str or path-like
+        Destination (conventionally ``*.parquet``); parent folders are created.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, journey_utils as ju
+    >>> sessions = ju.load_sessions(ju.SAMPLE_PATH)
+    >>> out = ju.save_sessions(sessions, pathlib.Path(tempfile.mkdtemp()) / "sessions.parquet")
+    >>> again = ju.load_sessions(out)
+    >>> again.equals(sessions), again.attrs["load_report"]["rows_read"] == len(sessions)
+    (True, True)
+    """
+    if not isinstance(sessions, pd.DataFrame):
+        raise TypeError(f"save_sessions: expected a pandas DataFrame, found {type(sessions).__name__}")
+    report = sessions.attrs.get("load_report")
+    if not isinstance(report, dict) or not {"path", "rows_kept"} <= report.keys():
+        raise ValueError("save_sessions: expected sessions as load_sessions returns them, with their load report "
+                         "in attrs['load_report']; found none (save other frames with save_journeys)")
+    if list(sessions.columns[:4]) != list(REQUIRED_COLUMNS):
+        raise ValueError(f"save_sessions: expected the columns {', '.join(REQUIRED_COLUMNS)} first; found "
+                         f"{', '.join(map(str, sessions.columns))}")
+    if len(sessions) != int(report["rows_kept"]):
+        raise ValueError(f"save_sessions: the sessions have {len(sessions):,} rows but {int(report['rows_kept']):,} "
+                         "were kept when loaded; they changed since (save a changed frame with save_journeys)")
+    wrong = [c for c in (USER, SESSION) if sessions[c].dtype != np.int64]
+    if wrong:
+        raise ValueError(f"save_sessions: column {wrong[0]} is {sessions[wrong[0]].dtype}, expected int64 as "
+                         "load_sessions returns it")
+    report = json.loads(json.dumps(report, default=_plain))
+    if not report.get("checksum"):
+        try:
+            report["checksum"] = file_checksum(report["path"])
+        except (JourneyDataError, OSError) as error:
+            raise ValueError(f"save_sessions: the checksum of the original export {report['path']} could not be "
+                             f"computed ({error}); save the sessions while the export is there") from None
+    empty = int(pc.sum(pc.equal(pc.utf8_length(pa.array(sessions[TARGET], type=pa.large_string())), 0)).as_py() or 0)
+    table = pa.Table.from_pandas(sessions, preserve_index=False)
+    description = {"format": _parquet.FORMAT, "report": report, "rows": len(sessions), "empty_journeys": empty}
+    path = Path(os.fspath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        _parquet.write_signed(table, temporary, description)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def _plain(value):
+    """numpy scalars (and anything else) as JSON can hold them."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    return str(value)
