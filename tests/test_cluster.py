@@ -1,0 +1,383 @@
+"""The Dask path (journey_utils.cluster) against the pandas path, on a real LocalCluster.
+
+One LocalCluster (2 worker processes, loopback only) serves every test of the module.
+Exports are split into parts (CSV, compressed CSV, Parquet) the way a large export
+arrives; every result is compared with the pandas library on the whole export.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import journey_utils as ju
+
+distributed = pytest.importorskip("distributed")
+cluster = pytest.importorskip("journey_utils.cluster")
+
+COLUMNS = ["user_id", "session_id", "subscription_type", "user_journey"]
+# Preprocessing settings the reports use: all sessions, first N, last N, pages removed.
+SETTINGS = [
+    ("All", "last", []),
+    (3, "first", []),
+    (2, "last", ["Log in"]),
+    (1, "first", ["Log in", "Other"]),
+]
+PLANS = [None, "Annual", ["Monthly", "Quarterly"]]
+
+
+@pytest.fixture(scope="session")
+def client():
+    """A real two-process LocalCluster, on the loopback interface only, closed at the end."""
+    logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None, memory_limit="2GiB") as local, \
+            distributed.Client(local) as connected:
+        yield connected
+
+
+def _split(sessions: pd.DataFrame, folder, kinds, seed=0):
+    """Write ``sessions`` as parts (one user's sessions usually land in several), in name order."""
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    # Every part gets rows (an empty part is an error, as an empty file is).
+    number = rng.permutation(np.arange(len(sessions)) % len(kinds))
+    paths = []
+    for i, kind in enumerate(kinds):
+        part = sessions[number == i][COLUMNS]
+        path = os.path.join(folder, f"part-{i:03d}.{kind}")
+        if kind == "parquet":
+            part.to_parquet(path, index=False)
+        else:
+            part.to_csv(path, index=False, compression="gzip" if kind.endswith(".gz") else None)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A generated export (20k sessions), whole and split into 5 parts of three kinds."""
+    sessions = ju.synthetic.generate_sessions(20_000, seed=3)
+    folder = tmp_path_factory.mktemp("generated") / "parts"
+    _split(sessions, folder, ["csv", "csv.gz", "parquet", "csv", "parquet"])
+    whole = tmp_path_factory.mktemp("whole") / "export.csv"
+    sessions[COLUMNS].to_csv(whole, index=False)
+    return ju.load_sessions(whole), folder
+
+
+def _equal(got, expected):
+    if isinstance(expected, pd.DataFrame):
+        pd.testing.assert_frame_equal(got, expected)
+    elif isinstance(expected, pd.Series):
+        pd.testing.assert_series_equal(got, expected)
+    elif isinstance(expected, float) and np.isnan(expected):
+        assert np.isnan(got)
+    else:
+        assert got == expected and type(got) is type(expected)
+
+
+def _metric_calls(pages):
+    """(name, args, kwargs) of every metric, with the page arguments taken from ``pages``."""
+    calls = [("page_count", (), {}), ("page_presence", (), {}), ("page_presence", (), {"normalize": True}),
+             ("page_transitions", (), {}), ("page_sequences", (2,), {}), ("page_sequences", (3,), {}),
+             ("journey_lengths", (), {}), ("journey_length", (), {})]
+    calls += [("page_destinations", (page,), {}) for page in pages]
+    return calls
+
+
+def _check_metrics(journeys_dask, journeys, plans=PLANS):
+    pages = sorted(ju.page_count(journeys).index[:2].tolist()) + ["No such page"]
+    for name, args, kwargs in _metric_calls(pages):
+        for plan in plans:
+            expected = getattr(ju, name)(journeys, *args, plan=plan, **kwargs)
+            got = getattr(cluster, name)(journeys_dask, *args, plan=plan, **kwargs)
+            _equal(got, expected)
+
+
+def _by_user(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("user_id", kind="stable").reset_index(drop=True)
+
+
+# --- reading many parts ---------------------------------------------------------------
+
+
+def test_read_sessions_one_partition_per_part_same_rows(client, generated):
+    sessions, folder = generated
+    frame, reports = cluster.read_sessions(folder)
+    assert frame.npartitions == 5
+    computed, table = frame.compute(), reports.compute()
+    got = computed.sort_values(["user_id", "session_id"]).reset_index(drop=True)
+    expected = sessions.sort_values(["user_id", "session_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got[COLUMNS], expected[COLUMNS], check_dtype=False)
+    assert [str(c) for c in computed["_part"].cat.categories] == [str(p) for p in cluster.part_files(folder)]
+    report = cluster.summed_report(table)
+    assert (report["rows_read"], report["rows_kept"]) == (len(sessions), len(sessions))
+    assert report["repairs"] == []
+
+
+def test_part_files_glob_folder_and_list_in_name_order(tmp_path):
+    for name in ["b.csv", "a.csv.gz", "c.parquet", ".hidden.csv", "notes.txt"]:
+        (tmp_path / name).write_text("x")
+    names = [p.name for p in cluster.part_files(tmp_path)]
+    assert names == ["a.csv.gz", "b.csv", "c.parquet"]
+    assert [p.name for p in cluster.part_files(str(tmp_path / "*.csv*"))] == ["a.csv.gz", "b.csv"]
+    with pytest.raises(ju.JourneyDataError, match="no file matches"):
+        cluster.part_files(str(tmp_path / "*.tsv"))
+    with pytest.raises(ju.JourneyDataError, match="file not found: .*missing.csv"):
+        cluster.part_files([tmp_path / "b.csv", tmp_path / "missing.csv"])
+
+
+def test_repairs_are_summed_over_parts_and_name_them(client, tmp_path):
+    rows = "user_id,session_id,subscription_type,user_journey\n"
+    (tmp_path / "p1.csv").write_text(rows + "1,1,Annual, Homepage -Pricing\n1,2,Annual,Pricing\n1,2,Annual,Pricing\n")
+    (tmp_path / "p2.csv").write_text(rows + "2,1,Monthly,Homepage\n2,2,Monthly,Homepage--Checkout\n3,1,Monthly,\n")
+    frame, reports = cluster.read_sessions(tmp_path)
+    with pytest.warns(ju.JourneyDataWarning):
+        expected = [ju.load_report(ju.load_sessions(tmp_path / name)) for name in ("p1.csv", "p2.csv")]
+    journeys, table = client.compute([cluster.preprocess(frame), reports], sync=True)
+    report = cluster.summed_report(table)
+    summed = cluster.load_report(report).set_index("problem")
+    for problem in set(expected[0]["problem"]) | set(expected[1]["problem"]):
+        rows = sum(int(e.set_index("problem")["rows"].get(problem, 0)) for e in expected)
+        assert summed.loc[problem, "rows"] == rows
+    spaces = summed.loc["spaces around page names or empty page segments", "lines"]
+    assert spaces == ["p1.csv:2", "p2.csv:3"]
+    assert report["rows_read"] == 6 and report["rows_kept"] == 4
+    assert _by_user(journeys)["user_journey"].tolist() == ["Homepage-Pricing", "Homepage-Checkout"]
+
+
+# --- sessions -> journeys -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sessions_per_user,count_from,pages", SETTINGS)
+def test_journeys_and_every_metric_equal_pandas(client, generated, sessions_per_user, count_from, pages):
+    sessions, folder = generated
+    frame, _ = cluster.read_sessions(folder)
+    journeys_dask = cluster.preprocess(frame, sessions_per_user, count_from, pages).persist()
+    expected = ju.preprocess(sessions, sessions=sessions_per_user, count_from=count_from, pages_to_remove=pages)
+    pd.testing.assert_frame_equal(_by_user(journeys_dask.compute()), expected)
+    _check_metrics(journeys_dask, expected)
+
+
+def test_one_users_sessions_spread_over_files_make_one_journey(client, tmp_path):
+    header = "user_id,session_id,subscription_type,user_journey\n"
+    (tmp_path / "a.csv").write_text(header + "7,30,Annual,Checkout\n8,1,Monthly,Homepage\n")
+    (tmp_path / "b.csv.gz").write_bytes(gzip.compress((header + "7,10,Annual,Homepage\n").encode()))
+    pd.DataFrame({"user_id": [7], "session_id": [20], "subscription_type": ["Annual"],
+                  "user_journey": ["Pricing"]}).to_parquet(tmp_path / "c.parquet", index=False)
+    frame, _ = cluster.read_sessions(tmp_path)
+    journeys = _by_user(cluster.preprocess(frame).compute())
+    assert journeys["user_journey"].tolist() == ["Homepage-Pricing-Checkout", "Homepage"]
+    assert journeys["n_sessions"].tolist() == [3, 1]
+    first = _by_user(cluster.preprocess(frame, 2, "first").compute())
+    assert first["user_journey"].tolist() == ["Homepage-Pricing", "Homepage"]
+
+
+def test_a_session_in_two_parts_is_a_repeat_when_they_agree(client, tmp_path):
+    header = "user_id,session_id,subscription_type,user_journey\n"
+    (tmp_path / "a.csv").write_text(header + "1,1,Annual,Homepage\n1,2,Annual,Pricing\n")
+    (tmp_path / "b.csv").write_text(header + "2,1,Annual,Homepage\n\n1,2,Annual,Pricing\n")
+    frame, reports = cluster.read_sessions(tmp_path)
+    journeys, table, repeated = client.compute([cluster.preprocess(frame), reports, cluster.repeats(frame)],
+                                               sync=True)
+    assert _by_user(journeys)["user_journey"].tolist() == ["Homepage-Pricing", "Homepage"]
+    report = cluster.summed_report(table, repeated)
+    (repair,) = report["repairs"]
+    assert (repair["rows"], repair["dropped"], repair["lines"]) == (1, 1, ["b.csv line 4"])
+    assert report["rows_kept"] == 4 - 1
+
+
+def test_a_session_in_two_parts_that_disagree_stops_naming_both(client, tmp_path):
+    header = "user_id,session_id,subscription_type,user_journey\n"
+    (tmp_path / "a.csv").write_text(header + "1,1,Annual,Homepage\n1,2,Annual,Pricing\n")
+    (tmp_path / "b.csv").write_text(header + "2,1,Annual,Homepage\n1,2,Annual,Checkout\n")
+    frame, _ = cluster.read_sessions(tmp_path)
+    with pytest.raises(ju.JourneyDataError) as error:
+        cluster.preprocess(frame).compute()
+    message = str(error.value)
+    assert "column 'session_id'" in message and "user 1, session 2" in message
+    assert "a.csv line 3" in message and "b.csv line 3" in message
+
+
+def test_a_user_with_two_plans_in_two_parts_stops_naming_both(client, tmp_path):
+    header = "user_id,session_id,subscription_type,user_journey\n"
+    (tmp_path / "a.csv").write_text(header + "1,1,Annual,Homepage\n")
+    (tmp_path / "b.csv").write_text(header + "2,1,Annual,Homepage\n1,2,Monthly,Checkout\n")
+    frame, _ = cluster.read_sessions(tmp_path)
+    with pytest.raises(ju.JourneyDataError) as error:
+        cluster.preprocess(frame).compute()
+    message = str(error.value)
+    assert "column 'subscription_type'" in message and "more than one plan" in message
+    assert "a.csv line 2 (plan 'Annual')" in message and "b.csv line 3 (plan 'Monthly')" in message
+
+
+def test_a_bad_part_among_good_ones_stops_with_its_name_and_line(client, generated, tmp_path):
+    sessions, _ = generated
+    folder = tmp_path / "parts"
+    _split(sessions, folder, ["csv"] * 6, seed=1)
+    bad = folder / "part-004.csv"
+    lines = bad.read_text().splitlines()
+    lines[7] = lines[7].replace(lines[7].split(",")[0], "x12", 1)
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ju.JourneyDataError) as expected:
+        ju.load_sessions(bad)
+    frame, _ = cluster.read_sessions(folder)
+    with pytest.raises(ju.JourneyDataError) as error:
+        cluster.preprocess(frame).persist().compute()
+    assert str(error.value) == str(expected.value)
+    assert "part-004.csv" in str(error.value) and "line 8" in str(error.value)
+    # prepare: nothing is written as if finished, and an earlier output stays as it was.
+    good = tmp_path / "good"
+    _split(sessions.head(500), good, ["csv", "csv"])
+    output = tmp_path / "out"
+    cluster.prepare(good, output)
+    before = (output / cluster.MANIFEST).read_text()
+    with pytest.raises(ju.JourneyDataError, match="part-004.csv"):
+        cluster.prepare(folder, output)
+    assert (output / cluster.MANIFEST).read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good", "out", "parts"]
+    with pytest.raises(ju.JourneyDataError, match="part-004.csv"):
+        cluster.prepare(folder, tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+
+
+def test_settings_and_arguments_are_checked_like_pandas(client, generated):
+    sessions, folder = generated
+    frame, _ = cluster.read_sessions(folder)
+    journeys = ju.preprocess(sessions)
+    journeys_dask = cluster.preprocess(frame).persist()
+    for bad in [{"sessions": 0}, {"count_from": "middle"}, {"pages_to_remove": [3]}]:
+        with pytest.raises((ValueError, TypeError)) as expected:
+            ju.preprocess(sessions, **bad)
+        with pytest.raises(type(expected.value)) as got:
+            cluster.preprocess(frame, **bad)
+        assert str(got.value) == str(expected.value)
+    for plan in ["Weekly", ["Annual", "Weekly"], 3, []]:
+        with pytest.raises((ValueError, TypeError)) as expected:
+            ju.page_count(journeys, plan=plan)
+        with pytest.raises(type(expected.value)) as got:
+            cluster.page_count(journeys_dask, plan=plan)
+        assert str(got.value) == str(expected.value)
+    with pytest.raises(TypeError, match="expected a Dask DataFrame"):
+        cluster.page_count(journeys)
+    with pytest.raises(ValueError, match="column 'pages' not found"):
+        cluster.page_count(journeys_dask, target_column="pages")
+
+
+def test_plan_named_all(client, tmp_path):
+    sessions = pd.DataFrame({"user_id": [1, 2, 3], "session_id": [1, 1, 1],
+                             "subscription_type": ["All", "Annual", "All"],
+                             "user_journey": ["A-B", "B-C", "A"]})
+    _split(sessions, tmp_path, ["csv", "csv"])
+    frame, _ = cluster.read_sessions(tmp_path)
+    journeys_dask = cluster.preprocess(frame).persist()
+    journeys = ju.preprocess(sessions)
+    _check_metrics(journeys_dask, journeys, plans=[None, ["All"], "Annual"])
+    with pytest.raises(ValueError) as expected:
+        ju.page_count(journeys, plan="All")
+    with pytest.raises(ValueError) as got:
+        cluster.page_count(journeys_dask, plan="All")
+    assert str(got.value) == str(expected.value)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(rows=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 5),
+                               st.lists(st.sampled_from(["A", "B", "Log in", "C"]), min_size=1, max_size=4)),
+                     min_size=1, max_size=30, unique_by=lambda r: (r[0], r[1])),
+       parts=st.integers(1, 3), window=st.integers(1, 3), seed=st.integers(0, 100))
+def test_property_small_inputs_equal_pandas(client, tmp_path_factory, rows, parts, window, seed):
+    sessions = pd.DataFrame({"user_id": [u for u, _, _ in rows], "session_id": [s for _, s, _ in rows],
+                             "subscription_type": [["Annual", "Monthly"][u % 2] for u, _, _ in rows],
+                             "user_journey": ["-".join(pages) for _, _, pages in rows]})
+    folder = tmp_path_factory.mktemp("property")
+    _split(sessions, folder / "parts", ["csv", "parquet", "csv"][:min(parts, len(rows))], seed=seed)
+    frame, _ = cluster.read_sessions(folder / "parts")
+    loaded = ju.load_sessions(_whole(sessions, folder))
+    for n, end, pages in [("All", "last", []), (window, "first", ["Log in"]), (window, "last", [])]:
+        journeys_dask = cluster.preprocess(frame, n, end, pages).persist()
+        journeys = ju.preprocess(loaded, sessions=n, count_from=end, pages_to_remove=pages)
+        pd.testing.assert_frame_equal(_by_user(journeys_dask.compute()), journeys)
+        for name, args in [("page_count", ()), ("page_presence", ()), ("page_transitions", ()),
+                           ("page_sequences", (2,)), ("journey_lengths", ()), ("page_destinations", ("A",))]:
+            for plan in [None, "Monthly"] if "Monthly" in set(journeys["subscription_type"]) else [None]:
+                _equal(getattr(cluster, name)(journeys_dask, *args, plan=plan),
+                       getattr(ju, name)(journeys, *args, plan=plan))
+
+
+def _whole(sessions, folder):
+    path = os.path.join(folder, "whole", "export.csv")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    sessions.to_csv(path, index=False)
+    return path
+
+
+# --- per-user outputs -----------------------------------------------------------------
+
+
+def test_prepare_writes_what_the_reports_need(client, generated, tmp_path):
+    sessions, folder = generated
+    output = tmp_path / "users"
+    manifest = cluster.prepare(folder, output, sessions=3, count_from="first", pages_to_remove=["Log in"], window=2)
+    assert json.loads((output / cluster.MANIFEST).read_text()) == json.loads(json.dumps(manifest))
+    expected = ju.preprocess(sessions, sessions=3, count_from="first", pages_to_remove=["Log in"])
+    journeys = _by_user(pd.read_parquet(output / "journeys"))
+    totals = sessions.groupby("user_id").size()
+    pd.testing.assert_frame_equal(journeys.drop(columns="sessions_total"), expected)
+    assert journeys["sessions_total"].tolist() == totals.loc[journeys["user_id"]].tolist()
+    for name, end in [("first_sessions", "first"), ("last_sessions", "last")]:
+        got = _by_user(pd.read_parquet(output / name))
+        pd.testing.assert_frame_equal(got, ju.preprocess(sessions, sessions=2, count_from=end,
+                                                         pages_to_remove=["Log in"]))
+    assert manifest["users"] == len(expected) and manifest["sessions"] == len(sessions)
+    assert manifest["settings"] == {"sessions": 3, "count_from": "first", "pages_to_remove": ["Log in"],
+                                    "window": 2}
+    assert manifest["parts"] == [str(p) for p in cluster.part_files(folder)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["users"]
+
+
+def test_prepare_refuses_to_replace_a_folder_it_did_not_write(client, generated, tmp_path):
+    _, folder = generated
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    with pytest.raises(FileExistsError, match="not an output of prepare"):
+        cluster.prepare(folder, tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+def test_command_line_prepare(client, generated, tmp_path, capsys):
+    sessions, folder = generated
+    output = tmp_path / "out"
+    code = cluster.main(["prepare", str(folder), "--output", str(output), "--scheduler", client.scheduler.address,
+                         "--sessions", "2", "--count-from", "last", "--pages-to-remove", "Log in", "Other",
+                         "--window", "1"])
+    assert code == 0
+    assert f"{len(ju.preprocess(sessions)):,} users" in capsys.readouterr().out
+    got = _by_user(pd.read_parquet(output / "journeys")).drop(columns="sessions_total")
+    pd.testing.assert_frame_equal(got, ju.preprocess(sessions, sessions=2, pages_to_remove=["Log in", "Other"]))
+    code = cluster.main(["prepare", str(tmp_path / "nothing"), "--output", str(tmp_path / "x"),
+                         "--scheduler", client.scheduler.address])
+    assert code == 1 and "error: " in capsys.readouterr().err
+
+
+# --- the reference export -------------------------------------------------------------
+
+
+def test_reference_export_in_parts_equals_pandas(client, reference_path, reference_sessions, tmp_path):
+    folder = tmp_path / "parts"
+    _split(reference_sessions, folder, ["csv", "csv.gz", "parquet", "csv"], seed=7)
+    frame, reports = cluster.read_sessions(folder)
+    for sessions_per_user, count_from, pages in SETTINGS[:3]:
+        expected = ju.preprocess(reference_sessions, sessions=sessions_per_user, count_from=count_from,
+                                 pages_to_remove=pages)
+        journeys_dask = cluster.preprocess(frame, sessions_per_user, count_from, pages).persist()
+        pd.testing.assert_frame_equal(_by_user(journeys_dask.compute()), expected)
+        _check_metrics(journeys_dask, expected, plans=[None] + sorted(set(expected["subscription_type"])))
