@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-MAKEFLAGS += --no-builtin-rules -O
+# No output sync (-O): a long report prints progress lines as it runs; each line is written whole.
+MAKEFLAGS += --no-builtin-rules
 
 PYTHON ?= python3
 VENV := .venv
@@ -16,7 +17,7 @@ help: ## List the targets
 	@echo "Customer Journey Analytics"
 	@echo
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "} {printf "  make %-10s %s\n", $$1, $$2}'
+		awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
 
 # The venv is rebuilt whenever the pinned set or the package metadata changes.
 $(INSTALLED): requirements.lock pyproject.toml
@@ -43,82 +44,134 @@ sample: $(INSTALLED) ## Regenerate the bundled synthetic sample (data/sample/)
 	$(PY) -m journey_utils.synthetic --sessions 9935 --seed 0 --output $(SAMPLE)
 
 # ---- Reports ----------------------------------------------------------------
-# DATA is the sessions export to report on (a path without spaces): the user's own
-# export in data/raw/ when there is one, else the bundled sample.
-DATA ?= $(if $(wildcard data/raw/user_journey_raw.csv),data/raw/user_journey_raw.csv,$(SAMPLE))
+# DATA is the export to report on: a CSV file (compressed or archived too), a Parquet
+# file, or a folder of parts. Without DATA: what is in data/raw/ (one file or folder
+# there is the export; several files are the parts of one export), else the bundled
+# sample. DATA reaches the recipes only through the environment ("$$DATA"), so any
+# path works, spaces included.
+ifeq ($(origin DATA),undefined)
+DATA := $(shell found=$$(find data/raw -mindepth 1 -maxdepth 1 ! -name '.*' 2>/dev/null | LC_ALL=C sort); \
+	n=$$(printf '%s' "$$found" | grep -c '^'); \
+	if [ "$$n" = 0 ]; then echo $(SAMPLE); elif [ "$$n" = 1 ]; then printf '%s' "$$found"; else echo data/raw; fi)
+endif
+export DATA
 
 BUILD := build/notebooks
-PROCESSED := data/processed/journeys.csv
+# The validated sessions (read once, by 01) and the processed journeys, which 02 and 03 read.
+SESSIONS := build/sessions.parquet
+PROCESSED := data/processed/journeys.parquet
 # Which input the outputs were built from; when DATA changes, every output goes.
 INPUT_STAMP := build/input.txt
-PLANS_STAMP := build/plans.txt
-# Every params/*.yaml except these two is one journey-analysis report.
-SHARED_PARAMS := params/preprocessing.yaml
-COMPARISON_PARAMS := params/comparison.yaml
-PLAN_PARAMS := $(sort $(filter-out $(SHARED_PARAMS) $(COMPARISON_PARAMS),$(wildcard params/*.yaml)))
-PLANS := $(basename $(notdir $(PLAN_PARAMS)))
+# The reports that depend on the data: one journey analysis per plan present, listed by
+# `build plans` after preprocessing (a generated makefile, included below).
+GENERATED := build/reports.mk
+RESOLVED := build/params
+MANIFEST := build/plans.json
+# Every params file is optional; build/params/<name>.present records whether each exists,
+# so that deleting one rebuilds what it set.
+SHARED_PARAMS := $(wildcard params/preprocessing.yaml)
+COMPARISON_PARAMS := $(wildcard params/comparison.yaml)
+ANALYSIS_PARAMS := $(sort $(wildcard params/analysis.yaml params/plans/*.yaml params/plans/*.yml))
+PRESENT := $(RESOLVED)/preprocessing.present
+PLAN_FILES_STAMP := $(RESOLVED)/plan-files.txt
 
-EXECUTED := $(BUILD)/01_preprocessing.ipynb $(PLANS:%=$(BUILD)/02_journey_analysis-%.ipynb) \
-	$(BUILD)/03_plan_comparison.ipynb
-REPORTS := $(EXECUTED:$(BUILD)/%.ipynb=reports/%.html)
 INDEX := reports/index.html
 LIBRARY := $(wildcard journey_utils/*.py journey_utils/templates/*/*)
-# Everything a report depends on besides its notebook and parameters.
-REPORT_DEPS := $(INPUT_STAMP) $(DATA) $(LIBRARY) $(INSTALLED)
+# Everything a report depends on besides its notebook and parameters (the input itself
+# through INPUT_STAMP, which changes with its path, size or date).
+REPORT_DEPS := $(INPUT_STAMP) $(LIBRARY) $(INSTALLED)
 BUILDER := $(PY) -m journey_utils.build
-# Path, size and modification time: cheap to read, and changes with the input file.
-DATA_ID = $(abspath $(DATA)) $(shell stat -c '%s %Y' "$(DATA)" 2>/dev/null || stat -f '%z %m' "$(DATA)" 2>/dev/null)
 
 # Reports build in parallel, one job per CPU (at most 4: each holds a kernel in
 # memory), unless make was given -j itself.
 JOBS ?= $(shell n=$$(nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2); echo $$((n < 4 ? n : 4)))
 
+# DATA must be a file or a folder: say so before anything runs.
+define CHECK_DATA
+if [ -z "$$DATA" ]; then echo "error: DATA is empty; give the export to report on: make report DATA=path/to/export.csv" >&2; exit 1; \
+elif [ -f "$$DATA" ] || [ -d "$$DATA" ]; then :; \
+elif [ -e "$$DATA" ]; then echo "error: DATA=$$DATA: not a regular file (a FIFO, device or socket); give the export file, or a folder of its parts" >&2; exit 1; \
+else echo "error: DATA=$$DATA: no such file or folder" >&2; exit 1; fi
+endef
+
 .PHONY: report
-report: ## Build the HTML reports into reports/ (DATA=path to report on another export)
-	@test -f "$(DATA)" || { echo "error: DATA=$(DATA): no such file" >&2; exit 1; }
+report: ## Build the HTML reports into reports/ (DATA=path: another export, a file or a folder of parts)
+	@$(CHECK_DATA)
 	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS)) $(INDEX)
 
 ifeq ($(filter grouped-target,$(.FEATURES)),)
 $(INDEX):
 	@echo "make report needs GNU make 4.3 or newer (this is $(MAKE_VERSION))" >&2; exit 1
 else
-$(INPUT_STAMP): FORCE
-	@test -f "$(DATA)" || { echo "error: DATA=$(DATA): no such file" >&2; exit 1; }
-	@mkdir -p $(@D)
-	@if [ "$$(cat $@ 2>/dev/null)" != "$(DATA_ID)" ]; then \
-		rm -rf $(BUILD) $(PROCESSED) reports/*.html; \
-		echo "$(DATA_ID)" > $@; fi
+# The journey-analysis reports are known once the data has been read: make builds the
+# generated makefile first (running preprocessing), reads it, and goes on with the reports.
+ifneq ($(filter $(INDEX) reports/% build/%,$(MAKECMDGOALS)),)
+include $(GENERATED)
+endif
 
-$(PLANS_STAMP): FORCE
+ANALYSES := $(ANALYSIS_SLUGS:%=02_journey_analysis-%)
+EXECUTED := $(BUILD)/01_preprocessing.ipynb $(ANALYSES:%=$(BUILD)/%.ipynb) $(BUILD)/03_plan_comparison.ipynb
+REPORTS := $(EXECUTED:$(BUILD)/%.ipynb=reports/%.html)
+
+# Path, size and date of the input (every part's, for a folder): cheap, and changes with it.
+$(INPUT_STAMP): FORCE
+	@$(CHECK_DATA)
 	@mkdir -p $(@D)
-	@if [ "$$(cat $@ 2>/dev/null)" != "$(PLANS)" ]; then echo "$(PLANS)" > $@; fi
+	@id="$$(realpath "$$DATA" 2>/dev/null || printf '%s' "$$DATA") $$(if [ -d "$$DATA" ]; then \
+		find -L "$$DATA" -type f ! -name '.*' -printf '%P %s %T@\n' | LC_ALL=C sort | cksum; \
+		else stat -L -c '%s %Y' "$$DATA" 2>/dev/null || stat -L -f '%z %m' "$$DATA"; fi)"; \
+	if [ "$$(cat $@ 2>/dev/null)" != "$$id" ]; then \
+		rm -rf $(BUILD) $(SESSIONS) $(GENERATED) $(MANIFEST) $(RESOLVED)/02_*.yaml data/processed/journeys.* \
+			reports/*.html; \
+		mkdir -p $(@D); printf '%s\n' "$$id" > $@; fi
+
+# Whether an optional params file exists (deleting one must rebuild what it set).
+$(RESOLVED)/%.present: FORCE
+	@mkdir -p $(@D)
+	@state=$$(if [ -f params/$*.yaml ]; then echo present; else echo absent; fi); \
+	if [ "$$(cat $@ 2>/dev/null)" != "$$state" ]; then echo $$state > $@; fi
+
+# Which files params/plans/ holds (adding or removing one re-lists the reports).
+$(PLAN_FILES_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(ANALYSIS_PARAMS)" ]; then echo "$(ANALYSIS_PARAMS)" > $@; fi
 
 # Each rule removes the index first: it summarises reports that are being replaced.
-# The builder prints what it built, or what failed and where.
-$(PROCESSED) $(BUILD)/01_preprocessing.ipynb reports/01_preprocessing.html &: \
-		notebooks/01_preprocessing.ipynb $(SHARED_PARAMS) $(REPORT_DEPS)
+# The builder prints what it built, or what failed and where; long steps say which cell runs.
+$(PROCESSED) $(SESSIONS) $(BUILD)/01_preprocessing.ipynb reports/01_preprocessing.html &: \
+		notebooks/01_preprocessing.ipynb $(SHARED_PARAMS) $(PRESENT) $(REPORT_DEPS)
 	@rm -f $(INDEX)
-	@$(BUILDER) run notebooks/01_preprocessing.ipynb --params $(SHARED_PARAMS) \
-		--set input_path=$(DATA) --set output_path=$(PROCESSED) --product $(PROCESSED) \
+	@$(BUILDER) run notebooks/01_preprocessing.ipynb $(if $(SHARED_PARAMS),--params $(SHARED_PARAMS)) \
+		--set input_path="$$DATA" --set sessions_output_path=$(SESSIONS) --set output_path=$(PROCESSED) \
+		--product $(SESSIONS) --product $(PROCESSED) \
 		--executed $(BUILD)/01_preprocessing.ipynb --html reports/01_preprocessing.html
 
-$(BUILD)/02_journey_analysis-%.ipynb reports/02_journey_analysis-%.html: \
-		params/%.yaml notebooks/02_journey_analysis.ipynb $(SHARED_PARAMS) $(PROCESSED) $(REPORT_DEPS)
+# The plans in the data, and each report's parameters (build/params/02_journey_analysis-<slug>.yaml,
+# rewritten only when they change, so one params change rebuilds one report).
+$(GENERATED): $(SESSIONS) $(ANALYSIS_PARAMS) $(PLAN_FILES_STAMP) $(RESOLVED)/analysis.present $(SHARED_PARAMS) \
+		$(PRESENT) notebooks/02_journey_analysis.ipynb $(INSTALLED)
+	@$(BUILDER) plans --sessions $(SESSIONS) --params params --output $@
+
+$(RESOLVED)/02_journey_analysis-%.yaml: $(GENERATED) ;
+
+$(BUILD)/02_journey_analysis-%.ipynb reports/02_journey_analysis-%.html: $(RESOLVED)/02_journey_analysis-%.yaml \
+		notebooks/02_journey_analysis.ipynb $(SHARED_PARAMS) $(PRESENT) $(PROCESSED) $(SESSIONS) $(REPORT_DEPS)
 	@rm -f $(INDEX)
-	@$(BUILDER) run notebooks/02_journey_analysis.ipynb --params $< --shared $(SHARED_PARAMS) \
-		--set input_path=$(DATA) --set processed_path=$(PROCESSED) \
+	@$(BUILDER) run notebooks/02_journey_analysis.ipynb --params $< $(if $(SHARED_PARAMS),--shared $(SHARED_PARAMS)) \
+		--set input_path=$(SESSIONS) --set processed_path=$(PROCESSED) \
 		--executed $(BUILD)/02_journey_analysis-$*.ipynb --html reports/02_journey_analysis-$*.html
 
-$(BUILD)/03_plan_comparison.ipynb reports/03_plan_comparison.html &: \
-		notebooks/03_plan_comparison.ipynb $(COMPARISON_PARAMS) $(SHARED_PARAMS) $(PROCESSED) $(REPORT_DEPS)
+$(BUILD)/03_plan_comparison.ipynb reports/03_plan_comparison.html &: notebooks/03_plan_comparison.ipynb \
+		$(COMPARISON_PARAMS) $(RESOLVED)/comparison.present $(SHARED_PARAMS) $(PRESENT) $(PROCESSED) $(SESSIONS) \
+		$(REPORT_DEPS)
 	@rm -f $(INDEX)
-	@$(BUILDER) run notebooks/03_plan_comparison.ipynb --params $(COMPARISON_PARAMS) --shared $(SHARED_PARAMS) \
-		--set input_path=$(DATA) --set processed_path=$(PROCESSED) \
+	@$(BUILDER) run notebooks/03_plan_comparison.ipynb $(if $(COMPARISON_PARAMS),--params $(COMPARISON_PARAMS)) \
+		$(if $(SHARED_PARAMS),--shared $(SHARED_PARAMS)) --set input_path=$(SESSIONS) --set processed_path=$(PROCESSED) \
 		--executed $(BUILD)/03_plan_comparison.ipynb --html reports/03_plan_comparison.html
 
 # The comparison is the longest report: listed first, it starts first under -j.
-$(INDEX): reports/03_plan_comparison.html $(REPORTS) $(PLANS_STAMP) $(INPUT_STAMP) $(LIBRARY)
-	@$(BUILDER) index --data $(DATA) --output $@ $(EXECUTED)
+$(INDEX): reports/03_plan_comparison.html $(REPORTS) $(GENERATED) $(INPUT_STAMP) $(LIBRARY)
+	@$(BUILDER) index --data "$$DATA" --sessions $(SESSIONS) --manifest $(MANIFEST) --output $@ $(EXECUTED)
 endif
 
 .PHONY: notebooks
@@ -135,6 +188,10 @@ FORCE:
 .PHONY: bench
 bench: $(INSTALLED) ## Time the pipeline against per-row Python and DuckDB (BENCH_ARGS=--10m for 10M sessions)
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+
+.PHONY: bench-report
+bench-report: $(INSTALLED) ## Time clean `make report` builds on generated exports (BENCH_ARGS=--sizes 10k,1m,10m)
+	$(PY) benchmarks/bench_report.py $(BENCH_ARGS)
 
 .PHONY: lock
 lock: $(INSTALLED) ## Re-resolve requirements.lock from pyproject.toml (then review the diff)

@@ -5,13 +5,25 @@ file and can build reports in parallel, while each report costs one Python
 process (papermill and nbconvert are driven from here, not started as
 separate programs)::
 
+    python -m journey_utils.build run notebooks/01_preprocessing.ipynb --params params/preprocessing.yaml \\
+        --set input_path=DATA --set sessions_output_path=build/sessions.parquet \\
+        --set output_path=data/processed/journeys.parquet ...
+    python -m journey_utils.build plans --sessions build/sessions.parquet --params params \\
+        --output build/reports.mk
     python -m journey_utils.build run notebooks/02_journey_analysis.ipynb \\
-        --params params/annual.yaml --shared params/preprocessing.yaml \\
-        --set input_path=data/sample/user_journeys_sample.csv --set processed_path=data/processed/journeys.csv \\
+        --params build/params/02_journey_analysis-annual.yaml --shared params/preprocessing.yaml \\
+        --set input_path=build/sessions.parquet --set processed_path=data/processed/journeys.parquet \\
         --executed build/notebooks/02_journey_analysis-annual.ipynb \\
         --html reports/02_journey_analysis-annual.html
     python -m journey_utils.build index --data DATA --output reports/index.html build/notebooks/*.ipynb
     python -m journey_utils.build refresh notebooks/*.ipynb
+
+The ``plans`` step is what lets the reports follow the data: it reads the plans
+present in the validated sessions, merges the optional parameter files of
+``params/`` into one resolved parameters file per journey-analysis report
+(``build/params/``), and writes a makefile fragment (``build/reports.mk``) that
+lists those reports by their file-name slug (:func:`plan_slugs`); the Makefile
+includes it, so make learns the report targets after preprocessing.
 
 Every file is written under a temporary name and renamed when complete, and a
 run first removes the outputs it is about to replace, so an interrupted or
@@ -23,21 +35,40 @@ the message names the notebook, the plan, the cell and the error.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import re
 import signal
 import sys
+import threading
 import time
+import unicodedata
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 # jsonschema compiles an IRI grammar when it is imported with rfc3987_syntax
 # installed (2-3 s per process); notebook validation never uses that format.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from journey_utils import PROJECT_ROOT, params  # noqa: E402
+from journey_utils import PROJECT_ROOT, params
 
-__all__ = ["BuildError", "KERNEL_NAME", "BUILD_SET", "run", "index", "refresh", "main"]
+__all__ = [
+    "BUILD_SET",
+    "KERNEL_NAME",
+    "BuildError",
+    "data_plans",
+    "index",
+    "main",
+    "plan_reports",
+    "plan_slugs",
+    "plans",
+    "refresh",
+    "reports_makefile",
+    "run",
+]
 
 KERNEL_NAME = "python3"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": KERNEL_NAME}
@@ -45,7 +76,7 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 # the report; errors in cells still reach the notebook and the build's message.
 QUIET_KERNEL = ("--IPKernelApp.log_level=CRITICAL",)
 #: Parameters the build sets from DATA and the pipeline layout; a parameters file may not set them.
-BUILD_SET = ("input_path", "processed_path", "output_path")
+BUILD_SET = ("input_path", "processed_path", "output_path", "sessions_output_path")
 
 
 class BuildError(RuntimeError):
@@ -127,13 +158,65 @@ def resolve_parameters(notebook, *, params_file=None, shared_file=None, override
     return values
 
 
+def _sources(params_file) -> list[str]:
+    """The files a resolved parameters file (``build/params/``) was merged from, or the file itself."""
+    try:
+        with open(params_file, encoding="utf-8") as handle:
+            for line in handle:
+                if not line.startswith("#"):
+                    break
+                if line.startswith("# sources: "):
+                    return [s for s in line.removeprefix("# sources: ").strip().split(", ") if not s.startswith("(")]
+    except OSError:
+        pass
+    return [_relative(params_file)]
+
+
 def _subject(notebook, values: Mapping, params_file) -> str:
     parts = []
     if isinstance(values.get("plan"), str):
         parts.append(f"plan {values['plan']!r}")
+    elif isinstance(values.get(SELECTOR), list) and Path(notebook).stem == ANALYSIS:
+        chosen = values[SELECTOR]
+        parts.append(f"plan {chosen[0]!r}" if len(chosen) == 1 else "every plan" if not chosen
+                     else "plans " + ", ".join(map(repr, chosen)))
     if params_file:
-        parts.append(_relative(params_file))
+        parts.extend(_sources(params_file))
     return f"{_relative(notebook)}" + (f" ({', '.join(parts)})" if parts else "")
+
+
+class _Progress:
+    """Say which cell a long run is in: a line every ``every`` seconds while one cell runs longer.
+
+    Passed to nbclient as its ``on_cell_start`` hook; a daemon thread prints.
+    """
+
+    def __init__(self, label: str, source_nb, every: float = 10.0):
+        self.label, self.every = label, every
+        self.positions = {cell.get("id"): i for i, cell in enumerate(source_nb.cells, start=1)}
+        self.cell, self.since = None, time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick, daemon=True)
+
+    def on_cell_start(self, cell, cell_index, **_):
+        self.cell, self.since = cell, time.monotonic()
+
+    def _tick(self):
+        while not self._stop.wait(self.every):
+            cell, running = self.cell, time.monotonic() - self.since
+            if cell is None or running < self.every:
+                continue
+            cell_id = cell.get("id")
+            where = (f"cell {self.positions[cell_id]} (id {cell_id!r})" if cell_id in self.positions
+                     else "the parameters")
+            print(f"... {self.label}: {where} running for {running:.0f} s", flush=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
 
 
 def _failed_cell(executed_nb, source_nb) -> tuple[str, str, str]:
@@ -218,18 +301,21 @@ def run(
     executed.parent.mkdir(parents=True, exist_ok=True)
     temporary = _temporary(executed)
     source_nb = nbformat.read(notebook, as_version=4)
+    progress = _Progress(_relative(html), source_nb)
     try:
-        nb = papermill.execute_notebook(
-            str(notebook),
-            str(temporary),
-            parameters=values,
-            kernel_name=KERNEL_NAME,
-            language="python",
-            progress_bar=False,
-            request_save_on_cell_execute=False,
-            cwd=str(notebook.parent),
-            extra_arguments=list(QUIET_KERNEL),
-        )
+        with progress:
+            nb = papermill.execute_notebook(
+                str(notebook),
+                str(temporary),
+                parameters=values,
+                kernel_name=KERNEL_NAME,
+                language="python",
+                progress_bar=False,
+                request_save_on_cell_execute=False,
+                cwd=str(notebook.parent),
+                extra_arguments=list(QUIET_KERNEL),
+                on_cell_start=progress.on_cell_start,
+            )
         nb.metadata.setdefault("papermill", {})
         nb.metadata.papermill["input_path"] = _relative(notebook)
         nb.metadata.papermill["output_path"] = _relative(executed)
@@ -256,8 +342,333 @@ def run(
         _remove([temporary, *outputs])
         raise
     temporary.unlink(missing_ok=True)
-    print(f"built {_relative(html)} in {time.monotonic() - started:.1f} s")
+    print(f"built {_relative(html)} in {time.monotonic() - started:.1f} s", flush=True)
     return html
+
+
+
+# ------------------------------------------------------------------ plans from the data
+
+#: The journey-analysis notebook, and the slug of its report on every plan together.
+ANALYSIS = "02_journey_analysis"
+ALL_PLANS_SLUG = "all"
+#: Slugs no plan may take (the all-plans report's).
+RESERVED_SLUGS = frozenset({ALL_PLANS_SLUG})
+#: The optional files of ``params/`` and what they set.
+DEFAULTS_FILE = "analysis.yaml"
+PLANS_FOLDER = "plans"
+SELECTOR = "plans"
+_SLUG_LENGTH = 40
+_SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.yaml")
+
+
+def _base_slug(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:_SLUG_LENGTH].strip("-")
+
+
+def _name_hash(name: str, digits: int) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:digits]
+
+
+def plan_slugs(plans: Sequence[str]) -> dict[str, str]:
+    """File-name slugs for plan names: safe on any file system and unique among the plans given.
+
+    A slug is the plan name folded to lowercase ASCII letters and digits, every
+    other run of characters replaced by ``-`` (at most 40 characters). When that
+    is empty, is ``all`` (the all-plans report's slug), or is shared with another
+    plan (``Annual`` and ``annual``, ``Team/Org`` and ``Team Org``), the plan's slug
+    gets ``-`` and the first 8 hex digits of the SHA-256 of its exact name (more
+    digits in the unlikely case they are not enough), so two plans never share a
+    file name, even on a case-insensitive file system.
+
+    Parameters
+    ----------
+    plans : sequence of str
+        The plan names present in the data.
+
+    Returns
+    -------
+    dict
+        Plan name -> slug, in the order given.
+
+    Examples
+    --------
+    >>> from journey_utils.build import plan_slugs
+    >>> plan_slugs(["Annual", "Free trial → Pro", "Über"])
+    {'Annual': 'annual', 'Free trial → Pro': 'free-trial-pro', 'Über': 'uber'}
+    >>> slugs = plan_slugs(["All", "annual", "Annual"])
+    >>> [s.rsplit("-", 1)[0] for s in slugs.values()], len(set(slugs.values()))
+    (['all', 'annual', 'annual'], 3)
+    """
+    names = list(dict.fromkeys(plans))
+    bases = {name: _base_slug(name) for name in names}
+    hashed = {name for name, base in bases.items() if not base or base in RESERVED_SLUGS}
+    digits = 8
+    while True:
+        slugs = {name: (f"{bases[name] or 'plan'}-{_name_hash(name, digits)}" if name in hashed else bases[name])
+                 for name in names}
+        counts = Counter(slugs.values())
+        clashing = {name for name, slug in slugs.items() if counts[slug] > 1 or slug in RESERVED_SLUGS}
+        if not clashing:
+            return slugs
+        if clashing <= hashed:
+            digits += 8
+        hashed |= clashing
+
+
+def data_plans(sessions) -> list[str]:
+    """The plans in a validated sessions file (Parquet, as written by ``save_sessions``), sorted.
+
+    Only the plan column is read, so this is quick at any size.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    column = pq.read_table(sessions, columns=["subscription_type"]).column(0)
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    return sorted(p for p in pc.unique(column).to_pylist() if p is not None)
+
+
+def _check_own_keys(values: Mapping, path: str, declared: Mapping, shared: Mapping, shown: str) -> None:
+    for key in values:
+        if key in BUILD_SET:
+            raise params.ParamsError(f"{path}: {key!r} is set by the build (from DATA and the "
+                                     "pipeline layout); remove it from the file")
+        if key in shared:
+            raise params.ParamsError(f"{path}: {key!r} is a preprocessing setting; set it in "
+                                     "params/preprocessing.yaml only")
+    params.check(values, declared, source=path, notebook=shown)
+
+
+def _selected_plan(values: Mapping, path: str) -> str | None:
+    """The plan an override file is about (None for the all-plans report)."""
+    if "plan" in values and SELECTOR not in values:
+        raise params.ParamsError(
+            f"{path}: say which report the file is for with {SELECTOR}: [<plan name>] "
+            f"(or {SELECTOR}: [] for the report on every plan); found plan: {values['plan']!r}")
+    if SELECTOR not in values:
+        raise params.ParamsError(
+            f"{path}: a file in params/{PLANS_FOLDER}/ overrides one report: name it with "
+            f"{SELECTOR}: [<plan name>] (or {SELECTOR}: [] for the report on every plan)")
+    chosen = values[SELECTOR]
+    if not isinstance(chosen, list) or len(chosen) > 1 or not all(isinstance(p, str) and p for p in chosen):
+        raise params.ParamsError(
+            f"{path}: {SELECTOR} must be a list of one plan name, or [] for the report on every "
+            f"plan; found {chosen!r}")
+    return chosen[0] if chosen else None
+
+
+def _near(name: str, present: Sequence[str]) -> list[str]:
+    folded = " ".join(name.casefold().split())
+    return [p for p in present if " ".join(p.casefold().split()) == folded]
+
+
+def plan_reports(plans: Sequence[str], params_dir="params", notebook=None) -> dict:
+    """The journey-analysis reports of the plans present, with their parameters.
+
+    One report on every plan together (slug ``all``) and one per plan. Each
+    report's parameters are the notebook's defaults, then ``params/analysis.yaml``
+    (defaults for every journey-analysis report), then the one file of
+    ``params/plans/`` whose ``plans`` names that report (``plans: [Annual]``, or
+    ``plans: []`` for the report on every plan). All files are optional.
+
+    A file of ``params/plans/`` naming a plan that is not in the data is skipped
+    with a warning (returned, and printed by the build) that names the file and the
+    plans present: an export without that plan still gets its reports.
+
+    Parameters
+    ----------
+    plans : sequence of str
+        The plans present in the data (see :func:`data_plans`).
+    params_dir : path
+        The parameters folder.
+    notebook : path, optional
+        The journey-analysis notebook whose parameters the files are checked
+        against (default ``notebooks/02_journey_analysis.ipynb``).
+
+    Returns
+    -------
+    dict
+        ``reports``: list of dicts with ``slug``, ``plan`` (None for every plan),
+        ``parameters`` and ``sources`` (the files merged), the all-plans report
+        first, then plans in sorted order; ``skipped``: list of ``(file, plan)``;
+        ``warnings``: list of messages.
+
+    Raises
+    ------
+    journey_utils.params.ParamsError
+        A file that is not valid YAML, a key the notebook does not take or of
+        the wrong type, a preprocessing or build setting, a file name make cannot
+        handle, or two files for the same report.
+
+    Examples
+    --------
+    >>> from journey_utils.build import plan_reports
+    >>> found = plan_reports(["Annual", "Monthly"], params_dir="no-such-folder")
+    >>> [(r["slug"], r["plan"]) for r in found["reports"]]
+    [('all', None), ('annual', 'Annual'), ('monthly', 'Monthly')]
+    """
+    params_dir = Path(params_dir)
+
+    def _shown(path: Path) -> str:
+        # As the user knows the file: params/plans/annual.yaml.
+        return (Path(params_dir.name) / path.relative_to(params_dir)).as_posix()
+
+    notebook = Path(notebook) if notebook else PROJECT_ROOT / "notebooks" / f"{ANALYSIS}.ipynb"
+    declared = params.notebook_parameters(notebook)
+    shown = _relative(notebook)
+    # The notebook's plan selection: `plans` (a list), or the former `plan` (a name or 'All').
+    selector = SELECTOR if SELECTOR in declared else "plan"
+    shared_file = params_dir / "preprocessing.yaml"
+    shared = params.load(shared_file) if shared_file.is_file() else {}
+    plans = sorted(dict.fromkeys(plans))
+
+    defaults, default_sources = {}, []
+    defaults_file = params_dir / DEFAULTS_FILE
+    if defaults_file.is_file():
+        defaults = params.load(defaults_file)
+        for key in (SELECTOR, "plan"):
+            if key in defaults:
+                raise params.ParamsError(
+                    f"{_shown(defaults_file)}: {key!r} cannot be set here: this file holds the defaults of every "
+                    f"journey-analysis report; put a plan's own settings in params/{PLANS_FOLDER}/<name>.yaml")
+        _check_own_keys(defaults, defaults_file, declared, shared, shown)
+        default_sources = [_shown(defaults_file)]
+
+    overrides: dict = {}
+    skipped, warnings = [], []
+    folder = params_dir / PLANS_FOLDER
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if path.name.startswith(".") or path.is_dir() or path.suffix not in (".yaml", ".yml"):
+            continue  # notes such as README.md
+        label = _shown(path)
+        if not _SAFE_FILE_NAME.fullmatch(path.name):
+            raise params.ParamsError(f"{label}: rename the file with letters, digits, '.', '_' and '-' "
+                                     "only (make cannot track other file names)")
+        values = params.load(path)
+        plan = _selected_plan(values, label)
+        own = {k: v for k, v in values.items() if k not in (SELECTOR, "plan")}
+        _check_own_keys(own, label, declared, shared, shown)
+        if plan is not None and plan not in plans:
+            near = _near(plan, plans)
+            hint = f"; did you mean {', '.join(map(repr, near))}?" if near else ""
+            message = (f"{label} names plan {plan!r}, which is not in this input (plans present: "
+                       f"{', '.join(plans) or 'none'}){hint}; that file is skipped")
+            warnings.append(message)
+            skipped.append((label, plan))
+            continue
+        if plan in overrides:
+            raise params.ParamsError(
+                f"{overrides[plan][0]} and {label} both set the parameters of the report on "
+                + (f"plan {plan!r}" if plan is not None else "every plan") + "; keep one of them")
+        overrides[plan] = (label, own)
+
+    slugs = plan_slugs(plans)
+    reports = []
+    for plan, slug in [(None, ALL_PLANS_SLUG), *((p, slugs[p]) for p in plans)]:
+        if selector == SELECTOR:
+            values = {SELECTOR: [] if plan is None else [plan]}
+        else:
+            values = {"plan": "All" if plan is None else plan}
+        values.update(defaults)
+        sources = list(default_sources)
+        if plan in overrides:
+            label, own = overrides[plan]
+            values.update(own)
+            sources.append(label)
+        reports.append({"slug": slug, "plan": plan, "parameters": values, "sources": sources})
+    return {"reports": reports, "skipped": skipped, "warnings": warnings}
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    """Write ``text`` unless the file already holds it (its date then tells make nothing changed)."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    _write_atomic(path, text)
+    return True
+
+
+def analysis_name(slug: str) -> str:
+    """The file stem of a journey-analysis report (``02_journey_analysis-<slug>``)."""
+    return f"{ANALYSIS}-{slug}"
+
+
+def reports_makefile(found: Mapping, *, sessions) -> str:
+    """The makefile fragment that tells make which journey-analysis reports to build.
+
+    It defines ``ANALYSIS_SLUGS`` (the all-plans report first, then one slug per
+    plan); plan names appear only in comments, JSON-quoted, so no name can
+    change what make reads.
+    """
+    lines = [
+        f"# Generated by `python -m journey_utils.build plans` from the plans in {_relative(sessions)}",
+        "# and the files in params/;",
+        "# rewritten whenever either changes. Do not edit: add or change a file in params/ instead.",
+    ]
+    for report in found["reports"]:
+        about = "every plan" if report["plan"] is None else f"plan {json.dumps(report['plan'], ensure_ascii=True)}"
+        lines.append(f"#   {report['slug']}: {about}")
+    for path, plan in found["skipped"]:
+        lines.append(f"# skipped: {path} (plan {json.dumps(plan, ensure_ascii=True)} is not in this input)")
+    lines.append("ANALYSIS_SLUGS := " + " ".join(r["slug"] for r in found["reports"]))
+    return "\n".join(lines) + "\n"
+
+
+def _parameters_file(report: Mapping) -> str:
+    import yaml
+
+    about = "every plan" if report["plan"] is None else f"plan {report['plan']!r}"
+    head = (f"# Parameters of reports/{analysis_name(report['slug'])}.html ({about}), written by the build.\n"
+            f"# sources: {', '.join(report['sources']) or '(notebook defaults)'}\n")
+    return head + yaml.safe_dump(dict(report["parameters"]), allow_unicode=True, sort_keys=False, width=1000,
+                                default_flow_style=None)
+
+
+def plans(sessions, *, params_dir="params", output, notebook=None) -> dict:
+    """Write the build's plan-dependent files: resolved parameters, manifest and makefile fragment.
+
+    Next to ``output`` (``build/reports.mk``) it writes ``params/<report>.yaml`` (one
+    resolved parameters file per journey-analysis report) and ``plans.json`` (the
+    reports, their plans and sources, and the skipped files). A file whose content
+    is unchanged keeps its date, so only the reports whose parameters changed are
+    rebuilt; the makefile fragment is always touched, so make knows it is current.
+
+    Returns
+    -------
+    dict
+        As :func:`plan_reports`.
+    """
+    output = Path(output)
+    found = plan_reports(data_plans(sessions), params_dir=params_dir, notebook=notebook)
+    for message in found["warnings"]:
+        print(f"warning: {message}", file=sys.stderr, flush=True)
+    folder = output.parent / "params"
+    folder.mkdir(parents=True, exist_ok=True)
+    keep = set()
+    for report in found["reports"]:
+        path = folder / f"{analysis_name(report['slug'])}.yaml"
+        keep.add(path.name)
+        _write_if_changed(path, _parameters_file(report))
+    for stale in folder.glob(f"{ANALYSIS}-*.yaml"):
+        if stale.name not in keep:
+            stale.unlink()
+    manifest = {
+        "reports": [{"slug": r["slug"], "plan": r["plan"], "sources": r["sources"],
+                     "file": f"{analysis_name(r['slug'])}.html"} for r in found["reports"]],
+        "skipped": [{"file": path, "plan": plan} for path, plan in found["skipped"]],
+    }
+    _write_if_changed(output.parent / "plans.json", json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
+    if not _write_if_changed(output, reports_makefile(found, sessions=sessions)):
+        os.utime(output)
+    shown = ", ".join(repr(r["plan"]) for r in found["reports"] if r["plan"] is not None)
+    print(f"plans in the data: {shown or 'none'}; {len(found['reports'])} journey-analysis reports", flush=True)
+    return found
 
 
 def _key_figures(nb) -> list[tuple[str, str]]:
@@ -293,15 +704,30 @@ def _utc_minute(stamp: str | None) -> str:
         moment = datetime.fromisoformat(stamp)
     except ValueError:
         return stamp
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def index(executed_notebooks: Sequence, *, data, output) -> Path:
+def index(executed_notebooks: Sequence, *, data, output, sessions=None, manifest=None) -> Path:
     """Write the reports' index page from the executed notebooks.
 
     Each report links to ``<notebook name>.html`` next to the index. Report pages
     and executed (or failed) notebooks that no longer belong to the build, such as
-    those of a removed plan, are deleted.
+    those of a plan no longer in the data, are deleted.
+
+    Parameters
+    ----------
+    executed_notebooks : sequence of path
+        The executed notebooks, in the order to list them.
+    data : path
+        The export every report must come from.
+    output : path
+        The index page to write.
+    sessions : path, optional
+        The validated sessions the build wrote from ``data``, which the analysis
+        notebooks read instead of ``data``.
+    manifest : path, optional
+        ``plans.json`` of the plans step: parameter files skipped because their plan
+        is not in the data are listed on the page.
 
     Raises
     ------
@@ -314,7 +740,7 @@ def index(executed_notebooks: Sequence, *, data, output) -> Path:
     from journey_utils.report import run_time
 
     output = Path(output)
-    expected = Path(data).resolve()
+    expected = {Path(data).resolve()} | ({Path(sessions).resolve()} if sessions else set())
     entries = []
     for path in map(Path, executed_notebooks):
         nb = nbformat.read(path, as_version=4)
@@ -322,7 +748,7 @@ def index(executed_notebooks: Sequence, *, data, output) -> Path:
         values = meta.get("parameters", {})
         if "parameters" not in meta:
             raise BuildError(f"{_relative(path)} was not executed by the build; run make report")
-        if "input_path" in values and (PROJECT_ROOT / values["input_path"]).resolve() != expected:
+        if "input_path" in values and (PROJECT_ROOT / values["input_path"]).resolve() not in expected:
             raise BuildError(f"{_relative(path)} was built from {values['input_path']}, not {data}; "
                              "reports must not mix inputs: run make clean, then make report")
         entries.append({
@@ -332,9 +758,14 @@ def index(executed_notebooks: Sequence, *, data, output) -> Path:
             "figures": _key_figures(nb),
             "built": _utc_minute(meta.get("end_time")),
         })
-    page = render_index(entries, data=data, built=run_time())
+    notes = []
+    if manifest and Path(manifest).is_file():
+        for skipped in json.loads(Path(manifest).read_text(encoding="utf-8")).get("skipped", []):
+            notes.append(f"{skipped['file']} was skipped: it names plan {skipped['plan']!r}, which is not in "
+                         "this input.")
+    page = render_index(entries, data=data, built=run_time(), notes=notes)
     _write_atomic(output, page)
-    # Reports of plans whose parameters file was removed are no longer part of the build.
+    # Reports of plans no longer in the data (or in params/) are no longer part of the build.
     keep = {e["href"] for e in entries} | {output.name}
     for orphan in output.parent.glob("[0-9][0-9]_*.html"):
         if orphan.name not in keep:
@@ -344,15 +775,24 @@ def index(executed_notebooks: Sequence, *, data, output) -> Path:
         for orphan in folder.glob("[0-9][0-9]_*.ipynb"):
             if orphan.resolve() not in executed:
                 orphan.unlink()
-    print(f"built {_relative(output)}")
+    print(f"built {_relative(output)}", flush=True)
     return output
 
 
-def render_index(entries, *, data, built: str) -> str:
-    from journey_utils.render import index_page
-    from journey_utils.report import checksum
+def input_checksum(data) -> str:
+    """The short checksum of an export (a file, or a folder of parts) as the reports show it."""
+    try:
+        from journey_utils.io import file_checksum
+    except ImportError:  # an older io module: files only
+        from journey_utils.report import checksum as file_checksum
+    return file_checksum(data)
 
-    return index_page(entries, input_name=Path(data).name, input_checksum=checksum(data), built=built)
+
+def render_index(entries, *, data, built: str, notes: Sequence[str] = ()) -> str:
+    from journey_utils.render import index_page
+
+    return index_page(entries, input_name=Path(data).name, input_checksum=input_checksum(data), built=built,
+                      notes=notes)
 
 
 def refresh(notebooks: Sequence) -> None:
@@ -405,10 +845,16 @@ def _parser() -> argparse.ArgumentParser:
     run_.add_argument("--executed", required=True, help="executed notebook to write")
     run_.add_argument("--html", required=True, help="HTML report to write")
     run_.add_argument("--product", action="append", default=[], help="another file the notebook writes")
+    plans_ = commands.add_parser("plans", help="list the reports of the plans in the data (build/reports.mk)")
+    plans_.add_argument("--sessions", required=True, help="validated sessions (Parquet) written by preprocessing")
+    plans_.add_argument("--params", default="params", help="the parameters folder")
+    plans_.add_argument("--output", required=True, help="makefile fragment to write (build/reports.mk)")
     index_ = commands.add_parser("index", help="write the index page of the reports")
     index_.add_argument("executed", nargs="+", help="executed notebooks, in the order to list them")
     index_.add_argument("--data", required=True, help="the input every report must come from")
     index_.add_argument("--output", required=True)
+    index_.add_argument("--sessions", help="validated sessions the analysis notebooks read instead of DATA")
+    index_.add_argument("--manifest", help="plans.json of the plans step")
     refresh_ = commands.add_parser("refresh", help="re-execute notebooks in place on the bundled sample")
     refresh_.add_argument("notebooks", nargs="+")
     return parser
@@ -433,12 +879,16 @@ def main(argv=None) -> int:
         if args.command == "run":
             run(args.notebook, params_file=args.params, shared_file=args.shared, overrides=_parse_set(args.set),
                 executed=args.executed, html=args.html, products=args.product)
+        elif args.command == "plans":
+            plans(args.sessions, params_dir=args.params, output=args.output)
         elif args.command == "index":
-            index(args.executed, data=args.data, output=args.output)
+            index(args.executed, data=args.data, output=args.output, sessions=args.sessions, manifest=args.manifest)
         else:
             refresh(args.notebooks)
     except (BuildError, params.ParamsError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        # One write, so that parallel jobs' lines do not interleave with it.
+        sys.stderr.write(f"error: {error}\n")
+        sys.stderr.flush()
         return 1
     except KeyboardInterrupt:
         print("interrupted; no finished output was left behind", file=sys.stderr)

@@ -22,7 +22,7 @@ from pathlib import Path
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbconvert.preprocessors import Preprocessor
 
-__all__ = ["TEMPLATE_DIR", "TEMPLATE", "TableOfContents", "notebook_to_html", "index_page"]
+__all__ = ["TEMPLATE", "TEMPLATE_DIR", "TableOfContents", "index_page", "notebook_to_html"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "journey_report"
@@ -143,6 +143,7 @@ td.report a { font-weight: 600; }
 dl { margin: 0; display: grid; grid-template-columns: max-content auto; gap: 0.1rem 0.8rem; }
 dt { color: #555; }
 dd { margin: 0; font-variant-numeric: tabular-nums; }
+p.note { color: #8a4b00; }
 """
 
 
@@ -151,7 +152,8 @@ def _definition_list(pairs) -> str:
     return f"<dl>{items}</dl>" if items else "&ndash;"
 
 
-def index_page(entries: Sequence[dict], *, input_name: str, input_checksum: str, built: str) -> str:
+def index_page(entries: Sequence[dict], *, input_name: str, input_checksum: str, built: str,
+               notes: Sequence[str] = ()) -> str:
     """The reports' front page: one row per report with its parameters and key figures.
 
     Parameters
@@ -163,6 +165,8 @@ def index_page(entries: Sequence[dict], *, input_name: str, input_checksum: str,
         The input file's name and short checksum.
     built : str
         When the index was built.
+    notes : sequence of str, optional
+        Sentences shown under the table (such as parameter files that were skipped).
 
     Returns
     -------
@@ -195,5 +199,7 @@ def index_page(entries: Sequence[dict], *, input_name: str, input_checksum: str,
         f'<p class="meta">Input <code>{html.escape(input_name)}</code> (checksum '
         f"<code>{html.escape(input_checksum)}</code>), index built {html.escape(built)}.</p>\n"
         "<table>\n<thead><tr><th>Report</th><th>Parameters</th><th>Key figures</th><th>Built</th></tr></thead>\n"
-        f"<tbody>{rows}</tbody>\n</table>\n</body>\n</html>\n"
+        f"<tbody>{rows}</tbody>\n</table>\n"
+        + "".join(f'<p class="note">{html.escape(note)}</p>\n' for note in notes)
+        + "</body>\n</html>\n"
     )

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from journey_utils import build, params
 from journey_utils.report import KEY_FIGURES_MIME
@@ -118,7 +120,7 @@ def injected_build(tmp_path_factory):
     processed = folder / "journeys.csv"
     plan_file = folder / "evil.yaml"
     plan_file.write_text(
-        f"plan: {json.dumps(EVIL_PLAN)}\ntop_n: 10\nsequence_lengths: [2, 3]\n"
+        f"plans: [{json.dumps(EVIL_PLAN)}]\ntop_n: 10\nsequence_lengths: [2, 3]\n"
         f"key_pages: {json.dumps([SCRIPT, IMAGE, 'Pricing'])}\nsession_window: 2\n",
         encoding="utf-8",
     )
@@ -161,7 +163,7 @@ def test_user_data_is_escaped_in_reports(injected_build, name):
 def test_plan_name_in_title_and_contents_is_escaped(injected_build):
     html = (injected_build / "02_journey_analysis.html").read_text(encoding="utf-8")
     page = Page(html)
-    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    title = re.search(r"<title>(.*?)</title>", html, re.DOTALL).group(1)
     assert "<b" not in title and "&lt;b" in title
     assert any(tag == "nav" for tag, _ in page.tags), "a table of contents"
 
@@ -179,13 +181,13 @@ def test_reports_are_self_contained(injected_build):
         assert_safe(html)
         assert "<style" in html and html.rstrip().endswith("</html>")
         assert "data:image/png;base64," in html
-        body = re.sub(r"<style.*?</style>", "", html, flags=re.S)
+        body = re.sub(r"<style.*?</style>", "", html, flags=re.DOTALL)
         assert "jp-InputArea-editor" not in body and "In&nbsp;[" not in body, "code is hidden"
 
 
 def test_a_plan_that_is_not_in_the_data_fails_clearly(tmp_path, injected_build):
     plan_file = tmp_path / "weekly.yaml"
-    plan_file.write_text("plan: Weekly\n", encoding="utf-8")
+    plan_file.write_text("plans: [Weekly]\n", encoding="utf-8")
     executed, html = tmp_path / "weekly.ipynb", tmp_path / "weekly.html"
     with pytest.raises(build.BuildError) as failure:
         build.run(NOTEBOOKS / "02_journey_analysis.ipynb", executed=executed, html=html, params_file=plan_file,
@@ -201,7 +203,7 @@ def test_a_plan_that_is_not_in_the_data_fails_clearly(tmp_path, injected_build):
 
 def test_bad_parameter_types_stop_before_running(tmp_path):
     plan_file = tmp_path / "bad.yaml"
-    plan_file.write_text("plan: Annual\ntop_n: ten\n", encoding="utf-8")
+    plan_file.write_text("plans: [Annual]\ntop_n: ten\n", encoding="utf-8")
     with pytest.raises(params.ParamsError, match=r"bad.yaml: parameter 'top_n' must be int .*found 'ten' \(str\)"):
         build.run(NOTEBOOKS / "02_journey_analysis.ipynb", executed=tmp_path / "x.ipynb", html=tmp_path / "x.html",
                   params_file=plan_file)
@@ -210,15 +212,125 @@ def test_bad_parameter_types_stop_before_running(tmp_path):
 
 def test_cli_reports_errors_without_a_traceback(tmp_path):
     plan_file = tmp_path / "bad.yaml"
-    plan_file.write_text("plan: Annual\nunknown_key: 1\n", encoding="utf-8")
+    plan_file.write_text("plans: [Annual]\nunknown_key: 1\n", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "journey_utils.build", "run", str(NOTEBOOKS / "02_journey_analysis.ipynb"),
          "--params", str(plan_file), "--executed", str(tmp_path / "x.ipynb"), "--html", str(tmp_path / "x.html")],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True, text=True, cwd=ROOT, check=False,
     )
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and "unknown parameter 'unknown_key'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------ plans from the data: slugs and reports.mk
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def test_plain_plan_names_keep_their_readable_slug():
+    assert build.plan_slugs(["Annual", "Monthly", "Free trial → Pro", "Über", "Team/Org"]) == {
+        "Annual": "annual", "Monthly": "monthly", "Free trial → Pro": "free-trial-pro", "Über": "uber",
+        "Team/Org": "team-org"}
+
+
+@pytest.mark.parametrize(("plans", "plain"), [
+    (["Annual", "annual", "ANNUAL"], []),   # differ only by case: one file each, even on a case-insensitive disk
+    (["Team/Org", "Team Org", "team-org"], []),
+    (["All", "Annual"], ["Annual"]),        # 'all' is the all-plans report's
+    (["日本", "中国", "!!!", " "], []),      # nothing left after folding to ASCII
+    (["x" * 300, "x" * 299 + "y"], []),     # long names are cut, and still differ
+])
+def test_slugs_are_safe_and_unique_when_plain_ones_would_clash(plans, plain):
+    slugs = build.plan_slugs(plans)
+    assert list(slugs) == plans
+    assert all(SLUG.fullmatch(s) and len(s) <= 60 for s in slugs.values()), slugs
+    assert len({s.casefold() for s in slugs.values()}) == len(plans), slugs
+    assert build.ALL_PLANS_SLUG not in slugs.values()
+    for plan, slug in slugs.items():
+        # A clash is resolved by the exact name's hash, so each keeps a readable stem.
+        hashed = re.fullmatch(r"[a-z0-9-]*-[0-9a-f]{8}", slug)
+        assert (plan in plain) is not bool(hashed), (plan, slug)
+    assert build.plan_slugs(list(reversed(plans))) == slugs, "a plan's slug does not depend on order"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=8, unique=True))
+def test_slugs_of_any_plan_names_are_safe_and_unique(plans):
+    slugs = build.plan_slugs(plans)
+    assert all(SLUG.fullmatch(s) for s in slugs.values()), slugs
+    assert len({s.casefold() for s in slugs.values()} | {build.ALL_PLANS_SLUG}) == len(plans) + 1, slugs
+
+
+def write_plans_parquet(path: Path, plans) -> Path:
+    """A stand-in for build/sessions.parquet: the plans step reads only the plan column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    column = pa.array(list(plans) * 3, type=pa.string()).dictionary_encode()
+    pq.write_table(pa.table({"subscription_type": column}), path)
+    return path
+
+
+TRICKY_PLANS = ["Free trial → Pro", "Team/Org", "Über", "annual", "Annual", "All", 'Say "$(shell rm x)" #\\']
+
+
+def test_generated_makefile_lists_every_plan_and_make_reads_it(tmp_path):
+    sessions = write_plans_parquet(tmp_path / "sessions.parquet", TRICKY_PLANS)
+    output = tmp_path / "build" / "reports.mk"
+    found = build.plans(sessions, params_dir=tmp_path / "params", output=output)
+    probe = tmp_path / "probe.mk"
+    probe.write_text("include build/reports.mk\nshow:\n\t@echo '$(words $(ANALYSIS_SLUGS)) $(ANALYSIS_SLUGS)'\n")
+    result = subprocess.run(["make", "-s", "-f", str(probe), "show"], check=False, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    count, *slugs = result.stdout.split()
+    expected = build.plan_slugs(sorted(TRICKY_PLANS))
+    assert int(count) == len(TRICKY_PLANS) + 1 and slugs == ["all", *expected.values()]
+    assert not (tmp_path / "x").exists()
+    manifest = json.loads((tmp_path / "build" / "plans.json").read_text(encoding="utf-8"))
+    assert [r["plan"] for r in manifest["reports"]] == [None, *sorted(TRICKY_PLANS)]
+    for report in found["reports"]:
+        resolved = tmp_path / "build" / "params" / f"02_journey_analysis-{report['slug']}.yaml"
+        assert params.load(resolved) == report["parameters"]
+        assert params.load(resolved)["plans"] == ([] if report["plan"] is None else [report["plan"]])
+
+
+def test_plans_step_rewrites_only_the_parameters_that_changed(tmp_path):
+    sessions = write_plans_parquet(tmp_path / "sessions.parquet", ["Annual", "Monthly"])
+    folder = tmp_path / "params"
+    (folder / "plans").mkdir(parents=True)
+    output = tmp_path / "build" / "reports.mk"
+    build.plans(sessions, params_dir=folder, output=output)
+    resolved = tmp_path / "build" / "params"
+    dates = {p.name: p.stat().st_mtime_ns for p in resolved.iterdir()}
+    made = output.stat().st_mtime_ns
+    time.sleep(0.05)
+
+    (folder / "plans" / "monthly.yaml").write_text("plans: [Monthly]\ntop_n: 4\n", encoding="utf-8")
+    build.plans(sessions, params_dir=folder, output=output)
+    changed = {p.name for p in resolved.iterdir() if p.stat().st_mtime_ns != dates[p.name]}
+    assert changed == {"02_journey_analysis-monthly.yaml"}
+    assert output.stat().st_mtime_ns > made, "the fragment is touched so make knows it is current"
+
+    # A plan that leaves the data takes its parameters file with it.
+    sessions = write_plans_parquet(tmp_path / "sessions.parquet", ["Annual"])
+    build.plans(sessions, params_dir=folder, output=output)
+    assert sorted(p.name for p in resolved.iterdir()) == ["02_journey_analysis-all.yaml",
+                                                          "02_journey_analysis-annual.yaml"]
+    assert "monthly" not in output.read_text(encoding="utf-8").split(":=")[1]
+    manifest = json.loads((tmp_path / "build" / "plans.json").read_text(encoding="utf-8"))
+    assert manifest["skipped"] == [{"file": "params/plans/monthly.yaml", "plan": "Monthly"}]
+
+
+def test_the_index_lists_parameter_files_that_were_skipped(injected_build, tmp_path):
+    manifest = tmp_path / "plans.json"
+    manifest.write_text(json.dumps({"reports": [], "skipped": [{"file": "params/plans/weekly.yaml",
+                                                                 "plan": "<Weekly>"}]}), encoding="utf-8")
+    executed = sorted(injected_build.glob("0*.ipynb"))
+    output = tmp_path / "index.html"
+    build.index(executed, data=injected_build / "sessions.csv", output=output, manifest=manifest)
+    page = assert_safe(output.read_text(encoding="utf-8"), expect_text=["params/plans/weekly.yaml", "'<Weekly>'"])
+    assert "skipped" in page.all_text
 
 
 # ------------------------------------------------------- make report end to end
@@ -227,6 +339,8 @@ COPIED = ["Makefile", "pyproject.toml", "requirements.lock", "journey_utils", "n
 REPORT_NAMES = ["01_preprocessing", "02_journey_analysis-all", "02_journey_analysis-annual",
                 "02_journey_analysis-monthly", "02_journey_analysis-quarterly", "03_plan_comparison"]
 RUN_LINE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+PROCESSED = "data/processed/journeys.parquet"
+SESSIONS = "build/sessions.parquet"
 
 
 def project_copy(folder: Path) -> Path:
@@ -253,7 +367,7 @@ def make_env(**extra) -> dict:
 def make(folder: Path, *args, check=True, env=None) -> subprocess.CompletedProcess:
     # -o: never reinstall the shared environment from the copy.
     command = ["make", "--no-print-directory", "-o", ".venv/.installed", *args]
-    result = subprocess.run(command, cwd=folder, capture_output=True, text=True, env=env or make_env())
+    result = subprocess.run(command, check=False, cwd=folder, capture_output=True, text=True, env=env or make_env())
     if check:
         assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result
@@ -262,20 +376,25 @@ def make(folder: Path, *args, check=True, env=None) -> subprocess.CompletedProce
 def outputs(folder: Path) -> dict[str, int]:
     """Every build output and its modification time (ns)."""
     found = {}
-    for pattern in ("reports/*.html", "build/notebooks/*.ipynb", "data/processed/*.csv"):
+    for pattern in ("reports/*.html", "build/notebooks/*.ipynb", "data/processed/*", SESSIONS):
         for path in folder.glob(pattern):
             found[str(path.relative_to(folder))] = path.stat().st_mtime_ns
     return found
 
 
 def built(result) -> list[str]:
-    return sorted(re.findall(r"^built (\S+)", result.stdout, re.M))
+    return sorted(re.findall(r"^built (\S+)", result.stdout, re.MULTILINE))
 
 
-def expected_files() -> set[str]:
-    reports = {f"reports/{n}.html" for n in REPORT_NAMES} | {"reports/index.html"}
-    executed = {f"build/notebooks/{n}.ipynb" for n in REPORT_NAMES}
-    return reports | executed | {"data/processed/journeys.csv"}
+def expected_files(names=REPORT_NAMES) -> set[str]:
+    reports = {f"reports/{n}.html" for n in names} | {"reports/index.html"}
+    executed = {f"build/notebooks/{n}.ipynb" for n in names}
+    return reports | executed | {PROCESSED, SESSIONS}
+
+
+def index_links(folder: Path) -> list[str]:
+    index = (folder / "reports" / "index.html").read_text(encoding="utf-8")
+    return [a["href"] for tag, a in assert_safe(index).tags if tag == "a"]
 
 
 def stable_notebook(path: Path) -> dict:
@@ -296,6 +415,26 @@ def timed(function, *args, **kwargs):
     return result, time.monotonic() - started
 
 
+def test_make_report_refuses_what_is_not_an_export_before_running_anything(tmp_path):
+    folder = project_copy(tmp_path / "project")
+    fifo = tmp_path / "a fifo.csv"
+    os.mkfifo(fifo)
+    for data, message in [(str(fifo), f"DATA={fifo}: not a regular file"), ("/dev/null", "not a regular file"),
+                          ("missing.csv", "DATA=missing.csv: no such file"), ("", "DATA is empty")]:
+        result, seconds = timed(make, folder, "report", f"DATA={data}", check=False)
+        assert result.returncode != 0 and message in result.stderr, (data, result.stderr)
+        assert "Traceback" not in result.stderr and seconds < 10
+    assert not (folder / "build").exists()
+
+
+def test_make_help_lists_the_report_targets(tmp_path):
+    result = subprocess.run(["make", "--no-print-directory", "help"], check=False, cwd=ROOT, capture_output=True, text=True,
+                            env=make_env())
+    for target in ("make report", "make bench-report", "make test"):
+        assert target in result.stdout
+    assert not (ROOT / "build" / "reports.mk").exists() or "preprocessing" not in result.stdout
+
+
 @pytest.mark.slow
 def test_make_report_lifecycle(tmp_path):
     folder = project_copy(tmp_path / "project")
@@ -303,47 +442,64 @@ def test_make_report_lifecycle(tmp_path):
     result, seconds = timed(make, folder, "report")
     print(f"clean make report: {seconds:.1f} s")
     assert set(outputs(folder)) == expected_files()
-    index = (folder / "reports" / "index.html").read_text(encoding="utf-8")
-    links = [a["href"] for tag, a in assert_safe(index).tags if tag == "a"]
-    assert links == [f"{n}.html" for n in REPORT_NAMES]
+    assert "plans in the data: 'Annual', 'Monthly', 'Quarterly'" in result.stdout
+    assert index_links(folder) == [f"{n}.html" for n in REPORT_NAMES]
     for name in REPORT_NAMES:
         assert_safe((folder / "reports" / f"{name}.html").read_text(encoding="utf-8"))
 
     before = outputs(folder)
     result, seconds = timed(make, folder, "report")
     print(f"no-op make report: {seconds:.2f} s")
-    assert outputs(folder) == before and "built" not in result.stdout
+    assert outputs(folder) == before and "built" not in result.stdout and "plans in the data" not in result.stdout
     assert seconds < 3
 
-    plan_file = folder / "params" / "monthly.yaml"
-    plan_file.write_text(plan_file.read_text().replace("top_n: 10", "top_n: 5"))
+    # An override file for one plan: that report (and the index) is rebuilt, and only that.
+    override = folder / "params" / "plans" / "monthly.yaml"
+    override.write_text("plans: [Monthly]\ntop_n: 5\n", encoding="utf-8")
     result, seconds = timed(make, folder, "report")
-    print(f"make report after one params change: {seconds:.1f} s")
+    print(f"make report after adding one override: {seconds:.1f} s")
     assert built(result) == ["reports/02_journey_analysis-monthly.html", "reports/index.html"]
     changed = {k for k, v in outputs(folder).items() if before[k] != v}
     assert changed == {"reports/02_journey_analysis-monthly.html", "build/notebooks/02_journey_analysis-monthly.ipynb",
                        "reports/index.html"}
+    assert "top_n" in dict(build_parameters(folder, "02_journey_analysis-monthly"))
+    override.write_text("plans: [Monthly]\ntop_n: 6\n", encoding="utf-8")
+    assert built(make(folder, "report")) == ["reports/02_journey_analysis-monthly.html", "reports/index.html"]
+    assert built(make(folder, "report")) == []
 
     # What depends on a changed file is rebuilt, and only that.
     (folder / "params" / "comparison.yaml").touch()
     assert built(make(folder, "report")) == ["reports/03_plan_comparison.html", "reports/index.html"]
+    (folder / "params" / "comparison.yaml").unlink()
+    assert built(make(folder, "report")) == ["reports/03_plan_comparison.html", "reports/index.html"]
+    defaults = folder / "params" / "analysis.yaml"
+    defaults.write_text(defaults.read_text().replace("session_window: 3", "session_window: 2"))
+    assert built(make(folder, "report")) == sorted(
+        f"reports/{n}.html" for n in [*REPORT_NAMES[1:5], "index"])
     (folder / "journey_utils" / "plots.py").touch()
     assert built(make(folder, "report")) == sorted(f"reports/{n}.html" for n in [*REPORT_NAMES, "index"])
 
-    # A plan that is not in the data: make stops, names what failed, leaves nothing finished-looking.
-    (folder / "params" / "weekly.yaml").write_text("plan: Weekly\n")
+    # A file for a plan that is not in the data: a warning naming it and the plans present; the build goes on.
+    (folder / "params" / "plans" / "weekly.yaml").write_text("plans: [Weekly]\ntop_n: 3\n")
+    result = make(folder, "report")
+    for part in ("warning: params/plans/weekly.yaml names plan 'Weekly'", "not in this input",
+                 "plans present: Annual, Monthly, Quarterly", "skipped"):
+        assert part in result.stderr, (part, result.stderr)
+    assert built(result) == ["reports/index.html"]
+    assert set(outputs(folder)) == expected_files()
+    assert "params/plans/weekly.yaml was skipped" in (folder / "reports" / "index.html").read_text(encoding="utf-8")
+
+    # A failing report: make stops, names what failed, leaves nothing finished-looking.
+    override.write_text("plans: [Monthly]\nsequence_lengths: [0]\n", encoding="utf-8")
     result = make(folder, "report", check=False)
     assert result.returncode != 0
-    for part in ("02_journey_analysis.ipynb", "plan 'Weekly'", "params/weekly.yaml", "cell", "ValueError",
-                 "plans present: Annual, Monthly, Quarterly"):
+    for part in ("02_journey_analysis.ipynb", "plan 'Monthly'", "params/plans/monthly.yaml", "cell",
+                 "sequence_lengths"):
         assert part in result.stderr, (part, result.stderr)
-    assert not (folder / "reports" / "02_journey_analysis-weekly.html").exists()
-    assert not (folder / "build" / "notebooks" / "02_journey_analysis-weekly.ipynb").exists()
-    assert (folder / "build" / "notebooks" / "02_journey_analysis-weekly.failed.ipynb").exists()
+    assert not (folder / "reports" / "02_journey_analysis-monthly.html").exists()
+    assert (folder / "build" / "notebooks" / "02_journey_analysis-monthly.failed.ipynb").exists()
     assert not (folder / "reports" / "index.html").exists(), "the index of an unfinished build was left"
-
-    # Removing the plan file brings the build back, and its report leaves the index.
-    (folder / "params" / "weekly.yaml").unlink()
+    override.unlink()
     make(folder, "report")
     assert set(outputs(folder)) == expected_files()
 
@@ -352,9 +508,12 @@ def test_make_report_lifecycle(tmp_path):
     broken.write_text("user_id,session_id\n1,2\n")
     result = make(folder, "report", f"DATA={broken}", check=False)
     assert result.returncode != 0 and "subscription_type" in result.stderr
-    assert not list((folder / "reports").glob("*.html")) and not (folder / "data" / "processed" / "journeys.csv").exists()
-    result = make(folder, "report", "DATA=missing.csv", check=False)
-    assert result.returncode != 0 and "DATA=missing.csv: no such file" in result.stderr
+    assert not list((folder / "reports").glob("*.html")) and not (folder / PROCESSED).exists()
+    assert not (folder / SESSIONS).exists() and not (folder / "build" / "reports.mk").exists()
+
+
+def build_parameters(folder: Path, name: str) -> dict:
+    return params.load(folder / "build" / "params" / f"{name}.yaml")
 
 
 @pytest.mark.slow
@@ -393,8 +552,9 @@ def test_parallel_and_serial_clean_builds_are_identical(tmp_path):
     _, seconds_parallel = timed(make, parallel, "-j4", "report")
     print(f"clean make -j1 report: {seconds_serial:.1f} s; make -j4 report: {seconds_parallel:.1f} s")
 
-    processed = "data/processed/journeys.csv"
-    assert (serial / processed).read_bytes() == (parallel / processed).read_bytes()
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(pd.read_parquet(serial / PROCESSED), pd.read_parquet(parallel / PROCESSED))
     for name in REPORT_NAMES:
         executed = f"build/notebooks/{name}.ipynb"
         assert stable_notebook(serial / executed) == stable_notebook(parallel / executed), name
@@ -403,6 +563,100 @@ def test_parallel_and_serial_clean_builds_are_identical(tmp_path):
         assert pages[0] == pages[1], f"{name}.html differs beyond its run-time line"
     indexes = [RUN_LINE.sub("", (f / "reports" / "index.html").read_text(encoding="utf-8")) for f in (serial, parallel)]
     assert indexes[0] == indexes[1]
+
+
+# ------------------------------------------------------------ exports the build was never tuned on
+
+OTHER_PLANS = ["Free trial → Pro", "Team/Org", "Über", "annual", "Annual", "All"]
+
+
+def analysis_names(plans) -> list[str]:
+    slugs = build.plan_slugs(sorted(plans))
+    return ["01_preprocessing", "02_journey_analysis-all", *(f"02_journey_analysis-{slugs[p]}" for p in sorted(plans)),
+            "03_plan_comparison"]
+
+
+def assert_nothing_empty(folder: Path, names) -> None:
+    """No report holds a failed cell, an empty chart or a table of zeros (in the executed notebooks)."""
+    from tests.other_site import report_problems
+
+    problems = {name: report_problems(folder / "build" / "notebooks" / f"{name}.ipynb") for name in names}
+    assert not any(problems.values()), {k: v for k, v in problems.items() if v}
+
+
+@pytest.mark.slow
+def test_another_websites_export_at_a_path_with_spaces_builds_every_report_with_no_params_edit(tmp_path):
+    from tests.other_site import write_other_site
+
+    folder = project_copy(tmp_path / "project")
+    data = write_other_site(_mkdir(tmp_path / "an export") / "other site (v2).csv", users=3000,
+                            plan_names=OTHER_PLANS, seed=3)
+    result = make(folder, "report", f"DATA={data}")
+    names = analysis_names(OTHER_PLANS)
+    assert set(outputs(folder)) == expected_files(names)
+    assert index_links(folder) == [f"{n}.html" for n in names]
+    for plan, name in zip(sorted(OTHER_PLANS), names[2:-1]):
+        assert build_parameters(folder, name)["plans"] == [plan]
+        title = nbformat.read(folder / "build" / "notebooks" / f"{name}.ipynb", as_version=4)
+        assert plan in json.dumps(title.metadata["papermill"]["parameters"], ensure_ascii=False)
+    assert "warning" not in result.stderr
+    assert_nothing_empty(folder, names)
+    assert built(make(folder, "report", f"DATA={data}")) == []
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.mark.slow
+def test_a_folder_of_parts_in_data_raw_is_picked_up(tmp_path):
+    import pandas as pd
+
+    from tests.other_site import other_site_sessions
+
+    folder = project_copy(tmp_path / "project")
+    sessions = other_site_sessions(users=1500, plans=2, seed=5)
+    half = len(sessions) // 2
+    sessions.iloc[:half].to_csv(folder / "data" / "raw" / "part-0.csv", index=False)
+    pd.DataFrame(sessions.iloc[half:]).to_parquet(folder / "data" / "raw" / "part-1.parquet", index=False)
+    make(folder, "report")
+    names = analysis_names(sessions["subscription_type"].unique())
+    assert set(outputs(folder)) == expected_files(names)
+    assert "raw" in (folder / "reports" / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_single_plan_export_builds_and_the_comparison_says_there_is_nothing_to_compare(tmp_path):
+    from tests.other_site import write_other_site
+
+    folder = project_copy(tmp_path / "project")
+    data = write_other_site(tmp_path / "one plan.csv", users=800, plans=1, seed=2)
+    make(folder, "report", f"DATA={data}")
+    names = analysis_names(["Free trial → Pro"])
+    assert set(outputs(folder)) == expected_files(names)
+    comparison = (folder / "reports" / "03_plan_comparison.html").read_text(encoding="utf-8")
+    assert "nothing to compare" in Page(comparison).all_text
+
+
+@pytest.fixture(scope="session")
+def million_sessions(tmp_path_factory) -> Path:
+    """A generated export of one million sessions on three plans (the bundled profile)."""
+    path = tmp_path_factory.mktemp("large") / "sessions-1m.csv"
+    subprocess.run([sys.executable, "-m", "journey_utils.synthetic", "--sessions", "1000000", "--seed", "1",
+                    "--output", str(path)], check=True, cwd=ROOT)
+    return path
+
+
+@pytest.mark.slow
+def test_a_million_sessions_build_every_report(tmp_path, million_sessions):
+    folder = project_copy(tmp_path / "project")
+    _, seconds = timed(make, folder, "report", f"DATA={million_sessions}")
+    print(f"clean make report on 1M sessions: {seconds:.1f} s")
+    assert set(outputs(folder)) == expected_files()
+    figures = key_figures(folder / "build" / "notebooks" / "01_preprocessing.ipynb")
+    assert figures["Sessions read"] == "1,000,000"
+    assert_nothing_empty(folder, REPORT_NAMES)
 
 
 def key_figures(path: Path) -> dict[str, str]:
@@ -452,6 +706,8 @@ def table_rows(path: Path, cell_id: str) -> list[list[str]]:
 def test_report_on_the_reference_export_matches_the_reference_implementation(tmp_path, reference_path,
                                                                               reference_rows):
     folder = project_copy(tmp_path / "project")
+    defaults = folder / "params" / "analysis.yaml"
+    defaults.write_text(defaults.read_text().replace("key_pages: []", "key_pages: [Pricing, Homepage, Sign up]"))
     make(folder, "report", f"DATA={reference_path}")
     executed = folder / "build" / "notebooks"
     index = (folder / "reports" / "index.html").read_text(encoding="utf-8")
@@ -460,8 +716,11 @@ def test_report_on_the_reference_export_matches_the_reference_implementation(tmp
     grouped = ref.preprocess(reference_rows)  # params/preprocessing.yaml: all sessions, no page removed
     assert params.load(folder / "params" / "preprocessing.yaml") == {
         "sessions": "All", "count_from": "last", "pages_to_remove": []}
-    with (folder / "data" / "processed" / "journeys.csv").open(encoding="utf-8") as handle:
-        processed = {int(r["user_id"]): (r["subscription_type"], r["user_journey"]) for r in csv.DictReader(handle)}
+    import pandas as pd
+
+    table = pd.read_parquet(folder / PROCESSED)
+    processed = {int(u): (str(p), str(j)) for u, p, j in
+                 table[["user_id", "subscription_type", "user_journey"]].itertuples(index=False, name=None)}
     assert processed == {user: (plan, journey) for user, (plan, journey, _) in grouped.items()}
 
     for plan in ("All", "Annual", "Monthly", "Quarterly"):
