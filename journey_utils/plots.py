@@ -32,6 +32,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 __all__ = [
+    "EmptyChartWarning",
     "use_report_style",
     "ranked_bars",
     "grouped_bars",
@@ -52,6 +53,10 @@ _LABEL_WIDTH = 28
 _PALETTE = "deep"
 #: Row of a heatmap that gathers the pages left out of it.
 OTHER_PAGES = "(other pages)"
+
+
+class EmptyChartWarning(UserWarning):
+    """A chart was asked to draw nothing: a report should say so in a sentence instead."""
 
 
 def use_report_style() -> None:
@@ -97,6 +102,8 @@ def _finish(ax, title: str, xlabel: str, ylabel: str):
 
 
 def _empty(ax, title: str, xlabel: str, ylabel: str, message: str = "No data to show"):
+    # A report never shows an empty chart: the warning makes one visible in the executed notebook.
+    warnings.warn(f"chart {_text(title)!r} has no data to show", EmptyChartWarning, stacklevel=3)
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=12, color="0.4")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -272,8 +279,10 @@ def length_by_group(lengths: pd.Series, groups: pd.Series, *, title: str, xlabel
     ax = _axes(ax, 1.5 + 0.6 * max(len(order), 1))
     if len(lengths) == 0:
         return _empty(ax, title, xlabel, ylabel)
-    frame = pd.DataFrame({"length": np.asarray(lengths, dtype=float),
-                          "group": [_name(g) for g in np.asarray(groups)]})
+    # One label per group, not per journey (millions of journeys).
+    codes, uniques = pd.factorize(np.asarray(groups))
+    names = np.asarray([_name(g) for g in uniques], dtype=object)
+    frame = pd.DataFrame({"length": np.asarray(lengths, dtype=float), "group": names[codes]})
     with warnings.catch_warnings():
         # seaborn 0.13 still passes matplotlib's pending-deprecated `vert` argument.
         warnings.simplefilter("ignore", PendingDeprecationWarning)
@@ -311,12 +320,18 @@ def next_page_heatmap(transitions: pd.DataFrame, *, title: str, max_pages: int =
     """
     if transitions.empty:
         return _empty(_axes(ax, 4.0), title, xlabel, ylabel)
-    counts = transitions.pivot_table(index="page", columns="next_page", values="count", aggfunc="sum", fill_value=0)
-    shares = counts.div(counts.sum(axis=1), axis=0)
-    # The busiest pages (steps in and out; ties by name), in one order on both axes.
-    steps = counts.sum(axis=1).add(counts.sum(axis=0), fill_value=0).rename("n").rename_axis("name").reset_index()
+    # The busiest pages (steps in and out; ties by name), in one order on both axes: chosen before the grid
+    # is made, so that tens of thousands of pages never make a pages-by-pages table.
+    out_steps = transitions.groupby("page", observed=True)["count"].sum()
+    in_steps = transitions.groupby("next_page", observed=True)["count"].sum()
+    steps = out_steps.add(in_steps, fill_value=0).rename("n").rename_axis("name").reset_index()
     order = steps.sort_values(["n", "name"], ascending=[False, True])["name"].head(max_pages).tolist()
+    kept = transitions[transitions["page"].isin(order) & transitions["next_page"].isin(order)]
+    counts = kept.pivot_table(index="page", columns="next_page", values="count", aggfunc="sum", fill_value=0)
+    shares = counts.div(out_steps.reindex(counts.index), axis=0)
     grid = shares.reindex(index=[p for p in order if p in shares.index], columns=order, fill_value=0.0)
+    if grid.empty:
+        return _empty(_axes(ax, 4.0), title, xlabel, ylabel)
     rows, columns = grid.index.tolist(), grid.columns.tolist()
     size = 2.5 + 0.45 * max(len(rows), len(columns))
     ax = _axes(ax, min(size, 11.0))
@@ -496,11 +511,12 @@ def interval_dots(table: pd.DataFrame, *, category: str, group: str, value: str,
 
 def position_strips(positions: pd.DataFrame, medians: pd.DataFrame, *, title: str, xlabel: str,
                     ylabel: str = "", group: str = "plan", value: str = "position", median: str = "median",
-                    low: str = "low", high: str = "high", ax=None):
+                    low: str = "low", high: str = "high", max_points: int | None = None, ax=None):
     """Each journey's position as a dot per group, with the group's median and its interval.
 
     The dots are spread vertically by a fixed-seed jitter, so a chart drawn twice
-    is identical.
+    is identical. With ``max_points``, a group with more journeys draws that many,
+    drawn at random with a fixed seed (the medians are given, so they use them all).
 
     Parameters
     ----------
@@ -512,6 +528,8 @@ def position_strips(positions: pd.DataFrame, medians: pd.DataFrame, *, title: st
         ``median``, ``low`` and ``high`` columns; NaN bounds draw no bar.
     title, xlabel, ylabel : str
         Chart title and axis labels.
+    max_points : int, optional
+        Most dots drawn per group (a seeded random sample); all when None.
 
     Returns
     -------
@@ -534,6 +552,8 @@ def position_strips(positions: pd.DataFrame, medians: pd.DataFrame, *, title: st
     rng = np.random.default_rng(0)
     for index, name in enumerate(groups):
         values = positions.loc[positions[group] == name, value].to_numpy(dtype=float)
+        if max_points is not None and len(values) > max_points:
+            values = values[np.sort(rng.choice(len(values), size=max_points, replace=False))]
         jitter = rng.uniform(-0.28, 0.28, size=len(values))
         ax.scatter(values, index + jitter, s=9, color=colors[name], alpha=0.35, linewidths=0)
         row = medians.iloc[index]

@@ -189,8 +189,40 @@ def test_difference_heatmap_boxes_exactly_the_cells_whose_interval_excludes_zero
     lambda: plots.dumbbell(pd.DataFrame(columns=["First", "Last"]), title="t", xlabel="x"),
 ])
 def test_comparison_charts_of_nothing_say_so(draw):
-    ax = draw()
+    with pytest.warns(plots.EmptyChartWarning, match="chart 't' has no data to show"):
+        ax = draw()
     assert ax.get_title() == "t" and any("No data" in t.get_text() for t in ax.texts)
+
+
+def test_position_strips_draw_at_most_max_points_per_plan_the_same_every_time():
+    rng = np.random.default_rng(1)
+    positions = pd.DataFrame({"plan": ["A"] * 5000 + ["B"] * 30, "position": rng.random(5030)})
+    medians = pd.DataFrame({"plan": ["A", "B"], "median": [0.5, 0.4], "low": [0.45, 0.3], "high": [0.55, 0.5]})
+    ax = plots.position_strips(positions, medians, title="t", xlabel="x", max_points=200)
+    drawn = [len(c.get_offsets()) for c in ax.collections if len(c.get_offsets()) > 1]
+    assert drawn == [200, 30]
+    a = ax.collections[0].get_offsets()[:, 0]
+    assert set(np.round(a, 12)) <= set(np.round(positions["position"].to_numpy()[:5000], 12))
+    again = plots.position_strips(positions, medians, title="t", xlabel="x", max_points=200)
+    assert np.array_equal(again.collections[0].get_offsets(), ax.collections[0].get_offsets())
+
+
+def test_next_page_heatmap_of_many_pages_draws_the_busiest_with_shares_of_all_steps():
+    pages = np.array([f"p{i}" for i in range(20000)])
+    transitions = pd.DataFrame({"page": np.r_[["A", "A", "B"], pages], "next_page": np.r_[["B", "C", "A"], pages[::-1]],
+                                "count": np.r_[[30, 10, 20], np.ones(len(pages), dtype=int)]})
+    ax = plots.next_page_heatmap(transitions, title="t", max_pages=3)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "C"] or \
+        [t.get_text() for t in ax.get_yticklabels()] == ["A", "B"]
+    values = ax.collections[0].get_array().reshape(-1, 3)
+    assert values[0, 1] == pytest.approx(0.75) and values[0, 2] == pytest.approx(0.25)
+
+
+def test_length_by_group_labels_each_group_once():
+    lengths = pd.Series(np.arange(1, 100001) % 7 + 1)
+    groups = pd.Series(np.where(np.arange(100000) % 3 == 0, "Free trial → Pro", "Team/Org"))
+    ax = plots.length_by_group(lengths, groups, title="t")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Free trial → Pro", "Team/Org"]
 
 
 # ----------------------------------------------------------- lines and dots
