@@ -10,8 +10,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-ALL_PLANS = "All"
-
 
 def check_frame(data, function: str, columns: Iterable[str]) -> None:
     if not isinstance(data, pd.DataFrame):
@@ -24,29 +22,151 @@ def check_frame(data, function: str, columns: Iterable[str]) -> None:
         )
 
 
-def plan_mask(data: pd.DataFrame, plan, plan_column: str, function: str):
-    """Boolean mask of the rows whose plan is ``plan`` ('All', a name or a list), or None for all."""
-    if isinstance(plan, str) and plan == ALL_PLANS:
+#: The legacy spelling of "every plan" (``plan=None`` is the default and always means every plan).
+ALL_PLANS = "All"
+
+
+def plans_present(data: pd.DataFrame, plan_column: str) -> list[str]:
+    """The plans in ``data``, sorted by name (missing values left out)."""
+    return sorted(pd.unique(data[plan_column].dropna()).tolist(), key=str)
+
+
+def plan_selection(data: pd.DataFrame, plan, plan_column: str, function: str, *, empty_means_all: bool = False,
+                   for_report: bool = False):
+    """The plans a ``plan=`` argument selects: a list of names, or None for every plan.
+
+    The one reading of ``plan=`` shared by every public function:
+
+    * ``None`` (the default) means every plan;
+    * a string is one plan name, except ``'All'``, which still means every plan
+      when no plan of the data is called ``All``; when one is, ``'All'`` is
+      ambiguous and raises a ValueError asking for ``plan=None`` (every plan) or
+      ``plan=['All']`` (the plan called All);
+    * a list (or other iterable) of names means those plans, in that order;
+      with ``empty_means_all`` an empty list means every plan, otherwise it is
+      an error.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Rows with a plan column.
+    plan : None, str or list of str
+        The selection.
+    plan_column : str
+        Name of the plan column.
+    function : str
+        Name of the calling function, for messages.
+    empty_means_all : bool, default False
+        Read an empty list as every plan (the notebooks' ``plans: []``).
+    for_report : bool, default False
+        Word an unknown plan for a report's reader (the parameters file is named
+        as the place to fix it) rather than for a caller of ``function``.
+
+    Returns
+    -------
+    list of str or None
+        The plans named (checked to be present and not repeated), or None for
+        every plan.
+
+    Raises
+    ------
+    TypeError
+        ``plan`` is not None, a string or a list of strings.
+    ValueError
+        A plan not in the data (the message lists the plans present), a plan
+        named twice, an empty list, or ``'All'`` when a plan is called All.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from journey_utils._checks import plan_selection
+    >>> df = pd.DataFrame({"subscription_type": ["b", "a"]})
+    >>> plan_selection(df, None, "subscription_type", "f") is None
+    True
+    >>> plan_selection(df, "b", "subscription_type", "f")
+    ['b']
+    """
+    if plan is None:
         return None
-    check_frame(data, function, [plan_column])
-    wanted = [plan] if isinstance(plan, str) else plan
-    if not isinstance(wanted, Iterable) or isinstance(wanted, (bytes, dict)):
-        raise TypeError(f"{function}: plan must be 'All', a plan name or a list of plan names; found {plan!r}")
-    wanted = list(wanted)
-    if not wanted or not all(isinstance(p, str) for p in wanted):
-        raise ValueError(f"{function}: plan must be 'All', a plan name or a non-empty list of plan names; found {plan!r}")
-    present = sorted(data[plan_column].dropna().unique().tolist(), key=str)
-    unknown = [p for p in wanted if p not in present]
-    if unknown:
-        raise ValueError(
-            f"{function}: unknown plan {', '.join(repr(p) for p in unknown)}; "
-            f"plans present: {', '.join(map(str, present)) if present else '(none)'}"
+    if isinstance(plan, str):
+        if plan == ALL_PLANS:
+            check_frame(data, function, [plan_column])
+            if (data[plan_column] == ALL_PLANS).any():
+                raise ValueError(
+                    f"{function}: plan='All' is ambiguous: this input has a plan named 'All'; "
+                    f"pass plan=None for every plan, or plan=['All'] for the plan named All"
+                )
+            return None
+        wanted = [plan]
+    elif isinstance(plan, (bytes, dict)) or not isinstance(plan, Iterable):
+        raise TypeError(
+            f"{function}: plan must be None (every plan), a plan name or a list of plan names; found {plan!r}"
         )
+    else:
+        wanted = list(plan)
+    if not all(isinstance(p, str) for p in wanted):
+        raise TypeError(f"{function}: plan must be None (every plan), a plan name or a list of plan names (str); "
+                        f"found {plan!r}")
+    if not wanted:
+        if empty_means_all:
+            return None
+        raise ValueError(
+            f"{function}: plan must be None (every plan), a plan name or a non-empty list of plan names; "
+            f"found {plan!r}"
+        )
+    check_frame(data, function, [plan_column])
+    present = plans_present(data, plan_column)
+    known = set(present)
+    unknown = [p for p in wanted if p not in known]
+    if unknown:
+        listed = ', '.join(map(str, present)) if present else '(none)'
+        named = ', '.join(repr(p) for p in unknown)
+        if for_report:
+            raise ValueError(f"plan {named} is not in this input; plans present: {listed}. "
+                             "Fix the plan name in the parameters file or remove that file.")
+        raise ValueError(f"{function}: unknown plan {named}; plans present: {listed} (column {plan_column!r})")
+    repeated = sorted({p for p in wanted if wanted.count(p) > 1})
+    if repeated:
+        raise ValueError(f"{function}: plan {', '.join(map(repr, repeated))} is named more than once in {plan!r}")
+    return wanted
+
+
+def selected_plans(data: pd.DataFrame, plan, plan_column: str, function: str, *,
+                   empty_means_all: bool = False, for_report: bool = False) -> list[str]:
+    """The plans a ``plan=`` argument selects, as a list: every plan sorted by name, or those named.
+
+    As :func:`plan_selection`, with "every plan" spelled out (the plans present,
+    sorted by name). The notebooks' ``report.check_plans`` is
+    ``selected_plans(data, wanted, plan_column, "check_plans", empty_means_all=True, for_report=True)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from journey_utils._checks import selected_plans
+    >>> df = pd.DataFrame({"subscription_type": ["b", "a", "All"]})
+    >>> selected_plans(df, None, "subscription_type", "f")
+    ['All', 'a', 'b']
+    >>> selected_plans(df, ["All"], "subscription_type", "f")
+    ['All']
+    """
+    wanted = plan_selection(data, plan, plan_column, function, empty_means_all=empty_means_all,
+                            for_report=for_report)
+    if wanted is None:
+        check_frame(data, function, [plan_column])
+        return plans_present(data, plan_column)
+    return wanted
+
+
+def plan_mask(data: pd.DataFrame, plan, plan_column: str, function: str):
+    """Boolean mask of the rows whose plan is selected by ``plan`` (see :func:`plan_selection`), or None for all."""
+    wanted = plan_selection(data, plan, plan_column, function)
+    if wanted is None:
+        return None
     return data[plan_column].isin(wanted).to_numpy()
 
 
 def select_plan(data: pd.DataFrame, plan, plan_column: str, function: str) -> pd.DataFrame:
-    """Rows of ``data`` whose plan is ``plan``: 'All', one plan name, or a list of names."""
+    """Rows of ``data`` whose plan is selected by ``plan``: None (every plan), one plan name, or a list."""
     mask = plan_mask(data, plan, plan_column, function)
     return data if mask is None else data[mask]
 

@@ -1,9 +1,11 @@
 """The five journey metrics, each filterable by plan.
 
 Every function takes processed journeys (one row per user, as made by
-:func:`journey_utils.preprocess`) or raw sessions, a ``plan`` that is ``'All'``, one
-plan name or a list of plan names, and returns a new pandas object. Ranked results
-are sorted by value descending, then by key ascending, so ranks are deterministic.
+:func:`journey_utils.preprocess`) or raw sessions, a ``plan`` that is None (every
+plan, the default), one plan name or a list of plan names (``'All'`` still means every
+plan unless a plan is called All, when it raises and asks to choose), and returns a
+new pandas object. Ranked results are sorted by value descending, then by key
+ascending, so ranks are deterministic.
 """
 
 from __future__ import annotations
@@ -37,15 +39,16 @@ def _coded(data, plan, target_column, plan_column, function):
     return data.index[mask], _codes.encode(data[target_column], rows=np.flatnonzero(mask))
 
 
-def page_count(data, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
+def page_count(data, plan=None, *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
     """Count every occurrence of every page.
 
     Parameters
     ----------
     data : DataFrame
         Journeys, one per row, pages joined by ``-``.
-    plan : str or list of str, default 'All'
-        ``'All'`` for every plan, or the plan name(s) to keep.
+    plan : None, str or list of str, default None
+        None for every plan, or the plan name(s) to keep (``'All'`` also means every plan,
+        unless a plan is named All: then it raises, see :func:`journey_utils._checks.plan_selection`).
     target_column, plan_column : str
         Names of the journey and plan columns.
 
@@ -68,15 +71,15 @@ def page_count(data, plan="All", *, target_column=TARGET, plan_column=PLAN) -> p
     return ranked(counts[present], coded.pages[present], name="count", index_name="page")
 
 
-def page_presence(data, plan="All", normalize=False, *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
+def page_presence(data, plan=None, normalize=False, *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
     """Count the journeys that contain each page at least once.
 
     Parameters
     ----------
     data : DataFrame
         Journeys, one per row.
-    plan : str or list of str, default 'All'
-        ``'All'``, or the plan name(s) to keep.
+    plan : None, str or list of str, default None
+        None for every plan, or the plan name(s) to keep (as in :func:`journey_utils.page_count`).
     normalize : bool, default False
         Return the share of journeys (0-1) instead of the number. Every selected
         journey counts in the denominator, including empty ones.
@@ -105,7 +108,7 @@ def page_presence(data, plan="All", normalize=False, *, target_column=TARGET, pl
     return ranked(counts, labels, name="journeys", index_name="page")
 
 
-def page_destinations(data, page, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
+def page_destinations(data, page, plan=None, *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
     """Count the pages that directly follow ``page``.
 
     Only steps inside one journey count; the last page of a journey has no destination.
@@ -117,8 +120,8 @@ def page_destinations(data, page, plan="All", *, target_column=TARGET, plan_colu
     page : str
         The page whose next pages are counted. A page that no selected journey
         contains gives an empty Series.
-    plan : str or list of str, default 'All'
-        ``'All'``, or the plan name(s) to keep.
+    plan : None, str or list of str, default None
+        None for every plan, or the plan name(s) to keep (as in :func:`journey_utils.page_count`).
 
     Returns
     -------
@@ -145,7 +148,7 @@ def page_destinations(data, page, plan="All", *, target_column=TARGET, plan_colu
     return ranked(counts[present], coded.pages[present], name="count", index_name="next_page")
 
 
-def page_transitions(data, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
+def page_transitions(data, plan=None, *, target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
     """Count every step from one page to the next, for heatmaps and flow charts.
 
     Returns
@@ -179,7 +182,7 @@ def page_transitions(data, plan="All", *, target_column=TARGET, plan_column=PLAN
     return table.reset_index(drop=True)
 
 
-def page_sequences(data, n=3, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
+def page_sequences(data, n=3, plan=None, *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
     """Count the journeys that contain each run of ``n`` consecutive pages.
 
     A run is counted once per journey however often it repeats there. Journeys
@@ -191,8 +194,8 @@ def page_sequences(data, n=3, plan="All", *, target_column=TARGET, plan_column=P
         Journeys, one per row.
     n : int, default 3
         Pages per run.
-    plan : str or list of str, default 'All'
-        ``'All'``, or the plan name(s) to keep.
+    plan : None, str or list of str, default None
+        None for every plan, or the plan name(s) to keep (as in :func:`journey_utils.page_count`).
 
     Returns
     -------
@@ -215,7 +218,7 @@ def page_sequences(data, n=3, plan="All", *, target_column=TARGET, plan_column=P
     return ranked(counts, labels.to_numpy(), name="journeys", index_name="sequence")
 
 
-def journey_lengths(data, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
+def journey_lengths(data, plan=None, *, target_column=TARGET, plan_column=PLAN) -> pd.Series:
     """Number of pages of each journey, for distributions.
 
     Returns
@@ -235,7 +238,7 @@ def journey_lengths(data, plan="All", *, target_column=TARGET, plan_column=PLAN)
     return pd.Series(coded.lengths, index=index, name="length", dtype=np.int64)
 
 
-def journey_length(data, plan="All", *, target_column=TARGET, plan_column=PLAN) -> float:
+def journey_length(data, plan=None, *, target_column=TARGET, plan_column=PLAN) -> float:
     """Mean number of pages per journey (NaN when no journey is selected).
 
     Examples

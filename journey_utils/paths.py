@@ -1,9 +1,10 @@
 """Where pages sit inside journeys: position, step matrix, anchored paths, variants, revisits.
 
 Every function takes journeys (one row per user, pages joined by ``-``), selects
-rows with ``plan`` like the metrics (``'All'``, one plan name or a list), and
-returns a new tidy DataFrame with a ``plan`` column; with ``by_plan=True`` it
-holds one block per plan, largest plan first. Counts carry their counting unit
+rows with ``plan`` like the metrics (None for every plan, one plan name or a
+list), and returns a new tidy DataFrame with a ``plan`` column; with
+``by_plan=True`` it holds one block per plan, in the order of the list given or,
+for every plan, sorted by name. Counts carry their counting unit
 (``unit``) and their denominator (``n``). The work per journey is integer
 arithmetic on :func:`journey_utils._codes.encode` arrays; Python loops only run
 over steps, offsets or plans.
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from journey_utils import _codes
-from journey_utils._checks import check_frame, check_positive_int, select_plan
+from journey_utils._checks import ALL_PLANS, check_frame, check_positive_int, plan_selection, plans_present, select_plan
 from journey_utils.inference import newcombe_interval
 
 __all__ = [
@@ -39,20 +40,47 @@ END = "(end)"
 ANCHORS = ("first", "last")
 
 
-def plan_label(plan) -> str:
-    """How a plan selection is named in output tables: 'All', 'Annual', 'Annual + Monthly'."""
+def plan_label(plan, present=()) -> str:
+    """How a plan selection is named in output tables: 'All', 'Annual', 'Annual + Monthly'.
+
+    Every plan (None or ``'All'``) is 'All', or 'All plans' when a plan in
+    ``present`` is itself called All (so that the two never share a label).
+    """
+    if plan is None or (isinstance(plan, str) and plan == ALL_PLANS):
+        return every_plan_label(present)
     return plan if isinstance(plan, str) else " + ".join(plan)
 
 
+def every_plan_label(present=()) -> str:
+    """The label of "every plan": 'All', or, when a plan of ``present`` has that name, 'All plans' (and so on).
+
+    Examples
+    --------
+    >>> from journey_utils.paths import every_plan_label
+    >>> every_plan_label(["Annual"]), every_plan_label(["All", "Monthly"])
+    ('All', 'All plans')
+    """
+    names = set(present)
+    for label in (ALL_PLANS, "All plans", "(all plans)"):
+        if label not in names:
+            return label
+    label = "(all plans)"
+    while label in names:
+        label = f"({label})"
+    return label
+
+
 def plan_groups(data, plan, by_plan, plan_column, function) -> list[tuple[str, pd.DataFrame]]:
-    """Rows of ``data`` for a plan selection, whole or split by plan (largest plan first)."""
-    selected = select_plan(data, plan, plan_column, function)
+    """Rows of ``data`` for a plan selection, whole or split by plan (given order, or by name for every plan)."""
+    wanted = plan_selection(data, plan, plan_column, function)
+    selected = data if wanted is None else data[data[plan_column].isin(wanted).to_numpy()]
     if not by_plan:
-        return [(plan_label(plan), selected)]
+        present = plans_present(data, plan_column) if plan_column in data.columns else ()
+        return [(plan_label(wanted if wanted is not None else None, present), selected)]
     check_frame(data, function, [plan_column])
-    sizes = selected[plan_column].value_counts()
-    order = sorted(sizes.index, key=lambda name: (-sizes[name], name))
-    return [(name, selected[selected[plan_column] == name]) for name in order]
+    found = set(pd.unique(selected[plan_column].dropna()))
+    order = [p for p in (wanted if wanted is not None else plans_present(selected, plan_column)) if p in found]
+    return [(name, selected[(selected[plan_column] == name).to_numpy()]) for name in order]
 
 
 def _check_page(page, function) -> str:
@@ -77,7 +105,7 @@ def _first_hits(coded, code, anchor="first") -> tuple[np.ndarray, np.ndarray]:
     return journey, hits[where]
 
 
-def page_position(data, page, plan="All", *, target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
+def page_position(data, page, plan=None, *, target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
     """Where each journey first reaches ``page``: the step and the relative position.
 
     Parameters
@@ -86,8 +114,8 @@ def page_position(data, page, plan="All", *, target_column=TARGET, plan_column=P
         Journeys, one per row.
     page : str
         The page to locate.
-    plan : str or list of str, default 'All'
-        ``'All'``, or the plan name(s) to keep.
+    plan : None, str or list of str, default None
+        None for every plan, or the plan name(s) to keep (as in :func:`journey_utils.page_count`).
     target_column, plan_column : str
         Names of the journey and plan columns.
 
@@ -129,7 +157,7 @@ def page_position(data, page, plan="All", *, target_column=TARGET, plan_column=P
     return out
 
 
-def step_matrix(data, steps=10, plan="All", *, by_plan=False, target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
+def step_matrix(data, steps=10, plan=None, *, by_plan=False, target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
     """Share of journeys on each page at steps 1..``steps``, as in path-analysis tools.
 
     A journey shorter than ``steps`` is in the explicit state ``'(end)'`` at every
@@ -141,8 +169,8 @@ def step_matrix(data, steps=10, plan="All", *, by_plan=False, target_column=TARG
         Journeys, one per row.
     steps : int, default 10
         Number of steps (columns of the matrix).
-    plan : str or list of str, default 'All'
-        ``'All'``, or the plan name(s) to keep.
+    plan : None, str or list of str, default None
+        None for every plan, or the plan name(s) to keep (as in :func:`journey_utils.page_count`).
     by_plan : bool, default False
         One matrix per plan instead of one for the selection.
 
@@ -274,7 +302,7 @@ def step_matrix_difference(data, plan_a, plan_b, steps=10, *, confidence=0.95, t
     return out
 
 
-def anchored_paths(data, page, *, before=3, after=3, anchor="first", plan="All", by_plan=False,
+def anchored_paths(data, page, *, before=3, after=3, anchor="first", plan=None, by_plan=False,
                    target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
     """What leads to a page and what follows it: pages at steps -k..+k around it.
 
@@ -293,8 +321,8 @@ def anchored_paths(data, page, *, before=3, after=3, anchor="first", plan="All",
         Steps shown before and after the anchor (0 allowed).
     anchor : {'first', 'last'}, default 'first'
         Align on the first or the last visit to ``page``.
-    plan : str or list of str, default 'All'
-        ``'All'``, or the plan name(s) to keep.
+    plan : None, str or list of str, default None
+        None for every plan, or the plan name(s) to keep (as in :func:`journey_utils.page_count`).
     by_plan : bool, default False
         One block per plan.
 
@@ -346,7 +374,7 @@ def anchored_paths(data, page, *, before=3, after=3, anchor="first", plan="All",
     return _sorted(_concat(frames, ["plan", "offset", "page", "unit", "count", "n", "share"]), "offset")
 
 
-def journey_variants(data, plan="All", *, by_plan=False, top=None, target_column=TARGET,
+def journey_variants(data, plan=None, *, by_plan=False, top=None, target_column=TARGET,
                      plan_column=PLAN) -> pd.DataFrame:
     """Distinct whole journeys, most common first, with the coverage curve.
 
@@ -354,8 +382,8 @@ def journey_variants(data, plan="All", *, by_plan=False, top=None, target_column
     ----------
     data : DataFrame
         Journeys, one per row (one per user after preprocessing).
-    plan : str or list of str, default 'All'
-        ``'All'``, or the plan name(s) to keep.
+    plan : None, str or list of str, default None
+        None for every plan, or the plan name(s) to keep (as in :func:`journey_utils.page_count`).
     by_plan : bool, default False
         Rank variants within each plan.
     top : int, optional
@@ -406,7 +434,7 @@ def journey_variants(data, plan="All", *, by_plan=False, top=None, target_column
     return _concat(frames, ["plan", "rank", "journey", "unit", "count", "n", "share", "cumulative_share"])
 
 
-def variant_coverage(data, share=0.8, plan="All", *, by_plan=False, target_column=TARGET,
+def variant_coverage(data, share=0.8, plan=None, *, by_plan=False, target_column=TARGET,
                      plan_column=PLAN) -> pd.DataFrame:
     """How many distinct journeys it takes to cover a share of all journeys.
 
@@ -416,8 +444,8 @@ def variant_coverage(data, share=0.8, plan="All", *, by_plan=False, target_colum
         Journeys, one per row.
     share : float, default 0.8
         Target share of journeys (0-1].
-    plan : str or list of str, default 'All'
-        ``'All'``, or the plan name(s) to keep.
+    plan : None, str or list of str, default None
+        None for every plan, or the plan name(s) to keep (as in :func:`journey_utils.page_count`).
     by_plan : bool, default False
         One row per plan.
 
@@ -462,7 +490,7 @@ def variant_coverage(data, share=0.8, plan="All", *, by_plan=False, target_colum
     return out.astype({"plan": "str", "unit": "str"})
 
 
-def revisits(data, plan="All", *, by_plan=False, target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
+def revisits(data, plan=None, *, by_plan=False, target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
     """How often journeys come back to a page, before repeated pages are collapsed.
 
     Pass journeys whose repeats are still there, e.g. ``ju.group_by(sessions)``
@@ -472,8 +500,8 @@ def revisits(data, plan="All", *, by_plan=False, target_column=TARGET, plan_colu
     ----------
     data : DataFrame
         Journeys, one per row, not collapsed.
-    plan : str or list of str, default 'All'
-        ``'All'``, or the plan name(s) to keep.
+    plan : None, str or list of str, default None
+        None for every plan, or the plan name(s) to keep (as in :func:`journey_utils.page_count`).
     by_plan : bool, default False
         One block per plan.
 

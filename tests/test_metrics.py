@@ -156,10 +156,32 @@ def test_unknown_plan_lists_plans_present(function, args):
         function(JOURNEYS, *args, plan=["Annual", "Weekly"])
 
 
-@pytest.mark.parametrize("plan", [[], 5, [1], None])
+@pytest.mark.parametrize("plan", [[], 5, [1], b"Annual", {"Annual": 1}])
 def test_invalid_plan_argument(plan):
-    with pytest.raises((ValueError, TypeError), match="plan must be 'All', a plan name or a"):
+    with pytest.raises((ValueError, TypeError), match="plan must be None .every plan., a plan name or a"):
         ju.page_count(JOURNEYS, plan=plan)
+
+
+def test_plan_named_twice_is_an_error():
+    with pytest.raises(ValueError, match="plan 'Annual' is named more than once"):
+        ju.page_count(JOURNEYS, plan=["Annual", "Monthly", "Annual"])
+
+
+@pytest.mark.parametrize("function, args", [
+    (ju.page_count, ()), (ju.page_presence, ()), (ju.page_destinations, ("Homepage",)), (ju.page_transitions, ()),
+    (ju.page_sequences, (2,)), (ju.journey_lengths, ()),
+])
+def test_every_plan_is_none_and_all_unless_a_plan_is_named_all(function, args):
+    expected = function(JOURNEYS, *args)
+    assert function(JOURNEYS, *args, plan=None).equals(expected)
+    assert function(JOURNEYS, *args, plan="All").equals(expected)
+    renamed = JOURNEYS.assign(subscription_type=JOURNEYS["subscription_type"].replace({"Monthly": "All"}))
+    assert function(renamed, *args, plan=None).equals(expected)
+    with pytest.raises(ValueError, match="plan='All' is ambiguous.*plan=None for every plan, or plan=.'All'."):
+        function(renamed, *args, plan="All")
+    only = function(renamed, *args, plan=["All"])
+    assert only.equals(function(JOURNEYS, *args, plan="Monthly"))
+    assert function(renamed, *args, plan=["All", "Annual"]).equals(function(JOURNEYS, *args, plan=["Monthly", "Annual"]))
 
 
 def test_plan_column_that_is_not_text():

@@ -34,11 +34,10 @@ def frame(rows) -> pd.DataFrame:
 
 
 def plain_groups(rows, by_plan):
-    """(label, page lists) per group, largest plan first, like paths.plan_groups."""
+    """(label, page lists) per group, plans by name, like paths.plan_groups for every plan."""
     if not by_plan:
         return [("All", [pages for _, pages in rows])]
-    sizes = Counter(plan for plan, _ in rows)
-    order = sorted(sizes, key=lambda p: (-sizes[p], p))
+    order = sorted({plan for plan, _ in rows})
     return [(p, [pages for plan, pages in rows if plan == p]) for p in order]
 
 
