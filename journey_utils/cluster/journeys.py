@@ -1,0 +1,124 @@
+"""Sessions -> one journey per user on the cluster: a shuffle on user_id, then the pandas code."""
+
+from __future__ import annotations
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+from journey_utils.cluster.parts import (
+    PART,
+    PLAN,
+    REQUIRED,
+    SESSION,
+    TARGET,
+    USER,
+    _across_parts,
+    _repeats,
+)
+from journey_utils.preprocess import preprocess as _pandas_preprocess
+
+# --- sessions -> journeys ------------------------------------------------------------------
+
+
+def _check_sessions(data, function: str) -> None:
+    if not isinstance(data, dd.DataFrame):
+        raise TypeError(f"{function}: expected a Dask DataFrame, found {type(data).__name__}")
+    missing = [c for c in REQUIRED if c not in data.columns]
+    if missing:
+        raise ValueError(f"{function}: column {', '.join(map(repr, missing))} not found; "
+                         f"columns present: {', '.join(map(str, data.columns))}")
+
+
+def _checked(sessions: dd.DataFrame, npartitions=None) -> dd.DataFrame:
+    """The sessions shuffled on user_id and checked across parts (see :func:`_across_parts`)."""
+    frame = sessions[REQUIRED + ([PART] if PART in sessions.columns else [])]
+    if PART not in frame.columns:
+        frame = frame.assign(**{PART: pd.Categorical.from_codes(np.zeros(0, np.int8), categories=["sessions"])})
+    by_user = frame.shuffle(on=USER, npartitions=npartitions or sessions.npartitions)
+    meta = frame._meta.assign(_repeat=np.zeros(0, dtype=bool))
+    return by_user.map_partitions(_across_parts, meta=meta)
+
+
+def _journeys_part(part: pd.DataFrame, sessions, count_from, pages) -> pd.DataFrame:
+    kept = part[~part["_repeat"].to_numpy()]
+    return _pandas_preprocess(kept[REQUIRED], sessions=sessions, count_from=count_from, pages_to_remove=pages)
+
+
+def _probe() -> pd.DataFrame:
+    return pd.DataFrame({USER: [0], SESSION: [0], PLAN: ["x"], TARGET: ["x"]}).astype({PLAN: "str", TARGET: "str"})
+
+
+def _settings(sessions, count_from, pages):
+    # The pandas function checks the settings too: run on one row, it stops on a
+    # mistake before anything is computed, with its own message.
+    meta = _pandas_preprocess(_probe(), sessions=sessions, count_from=count_from, pages_to_remove=pages)
+    return list([pages] if isinstance(pages, str) else pages), meta.iloc[:0]
+
+
+def preprocess(data, sessions="All", count_from="last", pages_to_remove=(), *, npartitions=None) -> dd.DataFrame:
+    """Sessions -> one journey per user on the cluster: :func:`journey_utils.preprocess` per partition.
+
+    The sessions are shuffled on ``user_id`` so that every user's sessions are in one
+    partition; the checks that span parts run there (a session in two parts must
+    agree, and is then kept once; one plan per user), then the pandas preprocessing
+    runs on each partition. Nothing is computed until the result is.
+
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame
+        Sessions from :func:`read_sessions` (or any Dask frame with the four columns).
+    sessions : 'All' or int, default 'All'
+    count_from : {'last', 'first'}, default 'last'
+    pages_to_remove : str or list of str, default ()
+        As in :func:`journey_utils.preprocess`.
+    npartitions : int, optional
+        Partitions after the shuffle (default: as many as ``data`` has).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        One row per user with the columns of :func:`journey_utils.preprocess`. Users
+        are spread over the partitions by a hash of their id; each partition is
+        sorted by ``user_id``.
+
+    Examples
+    --------
+    >>> sessions, report = read_sessions("exports/")                    # doctest: +SKIP
+    >>> journeys = preprocess(sessions, 3, "first", ["Log in"]).persist()  # doctest: +SKIP
+    """
+    _check_sessions(data, "preprocess")
+    pages, meta = _settings(sessions, count_from, pages_to_remove)
+    return _checked(data, npartitions).map_partitions(_journeys_part, sessions, count_from, pages, meta=meta)
+
+
+def repeats(data, *, npartitions=None) -> dd.DataFrame:
+    """The sessions :func:`preprocess` drops because another part holds them too (lazy).
+
+    Compute it with the journeys (``dask.compute(journeys, repeats(sessions))``: the
+    shuffle is shared) and give it to :func:`summed_report`.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        The first repeats of every partition (``_part``, ``user_id``, ``session_id``) and
+        their number in that partition (``total``, ``_partition``).
+
+    Examples
+    --------
+    >>> journeys, table = dask.compute(preprocess(sessions), repeats(sessions))   # doctest: +SKIP
+    """
+    _check_sessions(data, "repeats")
+    checked = _checked(data, npartitions)
+    return checked.map_partitions(_repeats_with_partition, meta=_repeats_meta(checked), partition_info=True)
+
+
+def _repeats_meta(checked):
+    return checked._meta[[PART, USER, SESSION]].assign(total=np.zeros(0, np.int64), _partition=np.zeros(0, np.int64))
+
+
+def _repeats_with_partition(part, partition_info=None):
+    number = partition_info["number"] if partition_info else 0
+    return _repeats(part).assign(_partition=np.int64(number))
+
+
