@@ -18,7 +18,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import html
 import math
 import os
@@ -33,13 +32,14 @@ import pandas as pd
 
 from journey_utils import PROJECT_ROOT
 from journey_utils._checks import check_positive_int
-from journey_utils.io import JourneyDataWarning
+from journey_utils.io import JourneyDataWarning, file_checksum
 
 __all__ = [
     "KEY_FIGURES_MIME",
     "setup",
     "resolve",
     "checksum",
+    "source",
     "run_time",
     "escape",
     "integer",
@@ -86,13 +86,51 @@ def resolve(path) -> Path:
     return PROJECT_ROOT / os.fspath(path)
 
 
-def checksum(path, length: int = 12) -> str:
-    """The first ``length`` hex digits of the SHA-256 of a file, to tell inputs apart."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:length]
+def checksum(path) -> str:
+    """The first 12 hex digits of the SHA-256 of an export (a file, or a folder of parts), to tell inputs apart.
+
+    The load report's ``checksum``: :func:`journey_utils.io.file_checksum`.
+    """
+    return file_checksum(path)
+
+
+def source(label: str, path, data=None) -> tuple[str, str, int, str]:
+    """What a report's header says about one input: label, file name, rows and checksum.
+
+    When ``data`` was loaded from validated sessions (a Parquet file written by
+    ``save_sessions``), its load report names the ORIGINAL export: the header shows
+    that export's name, rows and checksum, not the intermediate file's.
+
+    Parameters
+    ----------
+    label : str
+        What the input is ('Sessions').
+    path : path-like
+        The file that was read.
+    data : DataFrame, optional
+        What was read from it; its ``attrs["load_report"]`` is used when present.
+
+    Returns
+    -------
+    (label, name, rows, checksum)
+        For :func:`header`'s ``inputs``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from journey_utils import report
+    >>> data = pd.DataFrame({"user_id": [1]})
+    >>> data.attrs["load_report"] = {"path": "/exports/june.csv", "rows_read": 1200, "checksum": "0123456789ab"}
+    >>> report.source("Sessions", "build/sessions.parquet", data)
+    ('Sessions', 'june.csv', 1200, '0123456789ab')
+    """
+    loaded = dict(getattr(data, "attrs", {}).get("load_report", {}) or {}) if data is not None else {}
+    if loaded.get("checksum"):
+        original = loaded.get("path") or path
+        rows = loaded.get("rows_read", len(data))
+        return label, Path(os.fspath(original)).name, int(rows), str(loaded["checksum"])
+    rows = loaded.get("rows_read", len(data) if data is not None else 0)
+    return label, Path(os.fspath(path)).name, int(rows), checksum(path)
 
 
 def run_time() -> str:
@@ -165,17 +203,20 @@ def header(title: str, *, parameters: Mapping, inputs: Sequence[tuple[str, objec
         Report title; escaped.
     parameters : mapping
         Parameter name -> value, shown as given.
-    inputs : sequence of (label, path, rows)
-        Each input file: a label ('Sessions'), its path and the rows read. Only the
-        file name is shown, with a checksum that tells two files apart.
+    inputs : sequence of (label, path, rows) or (label, name, rows, checksum)
+        Each input file: a label ('Sessions'), its path and the rows read (the
+        checksum is computed), or what :func:`source` returns. Only the file name is
+        shown, with a checksum that tells two files apart.
     """
     from IPython.display import HTML, display
 
     markdown(f"# {escape(title)}")
+    described = [item if len(item) == 4 else (item[0], Path(os.fspath(item[1])).name, item[2], checksum(item[1]))
+                 for item in inputs]
     rows = "".join(
-        f"<tr><th>{html.escape(label)}</th><td><code>{html.escape(Path(path).name)}</code>, "
-        f"{integer(count)} rows, checksum <code>{checksum(path)}</code></td></tr>"
-        for label, path, count in inputs
+        f"<tr><th>{html.escape(label)}</th><td><code>{html.escape(str(name))}</code>, "
+        f"{integer(count)} rows, checksum <code>{html.escape(digest)}</code></td></tr>"
+        for label, name, count, digest in described
     )
     settings = "".join(
         f"<tr><th>{html.escape(str(name))}</th><td>{html.escape(_value_text(value))}</td></tr>"

@@ -108,6 +108,33 @@ def test_header_states_input_parameters_and_run(shown, tmp_path, monkeypatch):
     assert page
 
 
+def test_header_names_the_original_export_of_validated_sessions(shown, tmp_path):
+    """Sessions read from the validated Parquet carry the original export's name, rows and checksum."""
+    export = tmp_path / "june<export>.csv"
+    export.write_text("user_id\n1\n2\n")
+    saved = tmp_path / "sessions.parquet"
+    saved.write_bytes(b"not the export")
+    data = pd.DataFrame({"user_id": [1, 2]})
+    data.attrs["load_report"] = {"path": str(export), "rows_read": 2, "checksum": report.checksum(export)}
+    described = report.source("Sessions", saved, data)
+    assert described == ("Sessions", "june<export>.csv", 2, report.checksum(export))
+    report.header("t", parameters={}, inputs=[described])
+    page = assert_safe(shown[1]["text/html"], expect_text=["june<export>.csv", report.checksum(export), "2 rows"])
+    assert page and "sessions.parquet" not in shown[1]["text/html"] and report.checksum(saved) not in shown[1]["text/html"]
+    # Without a checksum in the load report (an export read directly), the file read is described.
+    plain = pd.DataFrame({"user_id": [1]})
+    plain.attrs["load_report"] = {"path": str(export), "rows_read": 7}
+    assert report.source("Sessions", export, plain) == ("Sessions", "june<export>.csv", 7, report.checksum(export))
+
+
+def test_checksum_is_the_first_hex_digits_of_sha256(tmp_path):
+    import hashlib
+
+    data = tmp_path / "x.csv"
+    data.write_bytes(b"user_id\n1\n")
+    assert report.checksum(data) == hashlib.sha256(b"user_id\n1\n").hexdigest()[:12]
+
+
 def test_check_plans_names_the_plans_present():
     data = pd.DataFrame({"subscription_type": ["Monthly", "Annual", "Annual"]})
     assert report.check_plans(data, "All") == ["Annual", "Monthly"]
@@ -115,6 +142,7 @@ def test_check_plans_names_the_plans_present():
     assert report.check_plans(data, ["Monthly"]) == ["Monthly"]
     with pytest.raises(ValueError, match="plan 'Weekly' is not in this input; plans present: Annual, Monthly"):
         report.check_plans(data, "Weekly")
+
 
 
 def test_positive_int_names_the_parameter():
@@ -158,7 +186,8 @@ def test_dollar_signs_are_escaped_when_mathtext_is_on():
 
 
 def test_charts_of_nothing_say_so(style, draw):
-    ax = draw()
+    with pytest.warns(plots.EmptyChartWarning):
+        ax = draw()
     assert ax.get_title() == "t" and any("No data" in t.get_text() for t in ax.texts)
 
 
