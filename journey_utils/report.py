@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from journey_utils import PROJECT_ROOT
-from journey_utils._checks import check_positive_int
+from journey_utils._checks import check_positive_int, selected_plans
 from journey_utils.io import JourneyDataWarning, file_checksum
 
 __all__ = [
@@ -359,12 +359,16 @@ def key_figures(figures: Mapping[str, object], *, percent_keys: Sequence[str] = 
 def check_plans(data: pd.DataFrame, wanted, *, plan_column: str = "subscription_type") -> list[str]:
     """The plans a report covers, or a clear error naming the plans present.
 
+    The library's one reading of a plan selection (``journey_utils._checks.selected_plans``),
+    worded for a report's reader.
+
     Parameters
     ----------
     data : DataFrame
         Journeys or sessions with a plan column.
-    wanted : str or list of str
-        ``'All'`` (every plan), one plan, or a list of plans (empty means every plan).
+    wanted : None, str or list of str
+        None or an empty list (every plan), one plan, or a list of plans. The
+        string ``'All'`` means every plan only when no plan is called All.
 
     Returns
     -------
@@ -374,26 +378,19 @@ def check_plans(data: pd.DataFrame, wanted, *, plan_column: str = "subscription_
     Raises
     ------
     ValueError
-        A plan not in the data; the message lists the plans present.
+        A plan not in the data (the message lists the plans present), or
+        ``'All'`` when a plan is called All.
 
     Examples
     --------
     >>> import pandas as pd
     >>> from journey_utils import report
-    >>> report.check_plans(pd.DataFrame({"subscription_type": ["B", "A"]}), "All")
+    >>> report.check_plans(pd.DataFrame({"subscription_type": ["B", "A"]}), [])
     ['A', 'B']
+    >>> report.check_plans(pd.DataFrame({"subscription_type": ["B", "All"]}), ["All"])
+    ['All']
     """
-    present = sorted(pd.unique(data[plan_column]).tolist())
-    if isinstance(wanted, str):
-        wanted = present if wanted == "All" else [wanted]
-    wanted = list(wanted) or present
-    unknown = [p for p in wanted if p not in present]
-    if unknown:
-        raise ValueError(
-            f"plan {', '.join(repr(p) for p in unknown)} is not in this input; plans present: "
-            f"{', '.join(present)}. Fix the plan name in the parameters file or remove that file."
-        )
-    return wanted
+    return selected_plans(data, wanted, plan_column, "check_plans", empty_means_all=True, for_report=True)
 
 
 def positive_int(value, name: str) -> int:

@@ -142,7 +142,12 @@ def test_check_plans_names_the_plans_present():
     assert report.check_plans(data, ["Monthly"]) == ["Monthly"]
     with pytest.raises(ValueError, match="plan 'Weekly' is not in this input; plans present: Annual, Monthly"):
         report.check_plans(data, "Weekly")
-
+    # A plan called All is one plan; 'All' alone is then ambiguous.
+    named = pd.DataFrame({"subscription_type": ["All", "Team/Org"]})
+    assert report.check_plans(named, ["All"]) == ["All"]
+    assert report.check_plans(named, []) == ["All", "Team/Org"]
+    with pytest.raises(ValueError, match="ambiguous"):
+        report.check_plans(named, "All")
 
 
 def test_positive_int_names_the_parameter():
