@@ -22,6 +22,7 @@ import json
 import lzma
 import mmap
 import os
+import re
 import stat
 import sys
 import tarfile
@@ -39,7 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from journey_utils import _codes, _parquet
+from journey_utils import _codes, _parquet, _records, _sniff
 
 __all__ = ["JourneyDataError", "JourneyDataWarning", "load_sessions", "save_sessions", "save_journeys", "load_report",
            "file_checksum", "REQUIRED_COLUMNS"]
@@ -47,6 +48,8 @@ __all__ = ["JourneyDataError", "JourneyDataWarning", "load_sessions", "save_sess
 USER, SESSION, PLAN, TARGET = "user_id", "session_id", "subscription_type", "user_journey"
 REQUIRED_COLUMNS = (USER, SESSION, PLAN, TARGET)
 EMPTY_JOURNEYS = ("drop", "keep")
+#: The longest line ``load_sessions`` reads by default (64 MiB; a journey of 10,000 pages is about 100 KB).
+MAX_FIELD_BYTES = 64 << 20
 _SHOWN = 10
 _INT64_MAX = str(np.iinfo(np.int64).max)
 # Integers below this are exact in floating point.
@@ -84,7 +87,7 @@ class JourneyDataWarning(UserWarning):
     """A session file that was repaired while loading (the message counts what changed)."""
 
 
-def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
+def load_sessions(path, *, empty_journeys="drop", multiline_values=False, max_field_bytes=MAX_FIELD_BYTES) -> pd.DataFrame:
     """Read a session export and validate it.
 
     Expected columns (names matched ignoring case and surrounding spaces):
@@ -146,6 +149,10 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
     """
     if empty_journeys not in EMPTY_JOURNEYS:
         raise ValueError(f"load_sessions: empty_journeys must be 'drop' or 'keep'; found {empty_journeys!r}")
+    if max_field_bytes is not None and (isinstance(max_field_bytes, bool) or not isinstance(max_field_bytes, int)
+                                        or max_field_bytes < 1):
+        raise ValueError(f"load_sessions: max_field_bytes must be a positive number of bytes or None; found "
+                         f"{max_field_bytes!r}")
     path = Path(os.fspath(path))
     name = str(path)
     if path.is_dir():
@@ -159,7 +166,8 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
                 return saved
     # A part's own problems (unreadable, not UTF-8, ragged rows...) are named by the
     # part's path; problems across rows by the folder's, with each part and line.
-    pieces = [_read_part(part, str(part) if part != path else name) for part in parts]
+    options = {"multiline_values": bool(multiline_values), "max_field_bytes": max_field_bytes}
+    pieces = [_read_part(part, str(part) if part != path else name, options) for part in parts]
     piece = _combine(pieces, name) if path.is_dir() else pieces[0]
     data, lines = piece.data, piece.lines
     if len(data) == 0:
@@ -172,8 +180,9 @@ def load_sessions(path, *, empty_journeys="drop") -> pd.DataFrame:
     for column in (USER, SESSION):
         text = lambda column=column: piece.id_text(column)  # noqa: E731
         data[column] = _integer_ids(data[column], name, column, lines, text)
-    data[PLAN] = _plans(data[PLAN], name, report, lines)
-    data[TARGET] = _journeys(data[TARGET], name, report, lines)
+    data[PLAN] = _plans(_clean_plans(data[PLAN], name, report, lines), name, report, lines)
+    _warn_case(data[PLAN], name, report, lines)
+    data[TARGET] = _journeys(_clean_journeys(data[TARGET], name, report, lines), name, report, lines)
 
     empty = _empty_rows(data[TARGET])
     if len(empty) == len(data) and empty_journeys == "drop":
@@ -351,20 +360,88 @@ def _part_files(folder: Path, name: str) -> list[Path]:
     return parts
 
 
-def _read_part(path: Path, name: str) -> _Piece:
+def _read_part(path: Path, name: str, options: dict) -> _Piece:
     """One file (a whole export, or one part of a folder) read and checked on its own."""
     _check_file(path, name)
     if path.stat().st_size == 0:
         _fail(name, None, f"the file is empty; expected a header line with {', '.join(REQUIRED_COLUMNS)}")
     if _parquet.is_parquet(path):
         return _read_parquet(path, name)
+    _diagnose(path, name)
     lines = _Lines(path)
     names = _header(path, name)
-    data = _read(path, name, names, lines)
+    data, records = _read(path, name, names, lines, options)
     lines.rows = len(data)
     if len(data):
         _check_fields(data, name, names, lines)
+    _reconcile(name, data, records, lines)
+    if records is not None and (records.spanning_line is not None or records.open_quote_line is not None):
+        _check_line_breaks(data, name, lines, options)
     return _Piece(path, data, names, lines, lambda column: _id_text(path, name, names, column))
+
+
+def _diagnose(path: Path, name: str) -> None:
+    """Stop, saying what the file is, when it is not the UTF-8 CSV text its name says."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_sniff.HEAD)
+    except OSError as error:
+        _fail(name, None, f"cannot be read: {_reason(error)}")
+    problem = _sniff.container(head, [s.lower() for s in path.suffixes])
+    if problem:
+        _fail(name, None, problem)
+    try:
+        with _open(path, "b") as handle:
+            head = handle.read(_sniff.HEAD)
+            if not any(mark in head for mark in (b"\n", b"\r")) and len(head) == _sniff.HEAD:
+                head += handle.read(_sniff.LONGEST_HEADER - len(head))
+    except _READ_ERRORS:
+        # A corrupt archive or compressed file: the reader says so.
+        return
+    problem = _sniff.encoding(head)
+    if problem:
+        _fail(name, None, problem)
+    if not any(mark in head for mark in (b"\n", b"\r")) and len(head) == _sniff.LONGEST_HEADER:
+        _fail(name, None, f"the first line is longer than {_size(_sniff.LONGEST_HEADER)} without a line break; "
+              f"expected a header line with {', '.join(REQUIRED_COLUMNS)}")
+
+
+def _check_line_breaks(data: pd.DataFrame, name: str, lines: _Lines, options: dict) -> None:
+    """Stop on values holding a line break, unless ``multiline_values=True``.
+
+    No page or plan name holds one: such a value is nearly always a quote left
+    open, which joins the lines after it (other rows among them) into one value.
+    """
+    if options["multiline_values"]:
+        return
+    for column in data.columns:
+        values = data[column]
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        text = pa.array(values.astype("str"), type=pa.large_string(), from_pandas=True)
+        broken = pc.match_substring_regex(text, "[\r\n]").to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(broken)
+        if not len(rows):
+            continue
+        shown = [str(v) for v in values.iloc[rows[:_SHOWN]]]
+        breaks = [len(re.findall(r"\r\n|\r|\n", v)) for v in shown]
+        swallowed = pc.match_substring_regex(text.take(pa.array(rows)), _ROW_INSIDE).to_numpy(zero_copy_only=False)
+        starts = lines.of(rows)
+        spans = ", ".join(f"{start}-{start + n}" if isinstance(start, int) else f"{start} (+{n})"
+                          for start, n in zip(starts, breaks))
+        more = len(rows) - len(starts)
+        what = "plan" if column == PLAN else "page" if column == TARGET else "such"
+        inside = (f", and {int(swallowed.sum())} of them hold what look like other rows (ids after a line break)"
+                  if swallowed.any() else "")
+        _fail(name, column, f"{len(rows)} value{'s hold' if len(rows) > 1 else ' holds'} a line break, which no "
+              f"{what} name has{inside}: a quote left open joins the lines after it into one value "
+              f"(the first holds {breaks[0]} line break{'s' if breaks[0] != 1 else ''} and {len(shown[0]):,} "
+              f"characters). Fix the quotes, or pass multiline_values=True if the line breaks are meant "
+              f"({lines.unit}s {spans}{f' and {more} more' if more > 0 else ''})")
+
+
+# A line break followed by two numbers and commas: the start of another row.
+_ROW_INSIDE = r"[\r\n][ \t]*\"?[+]?[0-9]+\"?[ \t]*,[ \t]*\"?[+]?[0-9]+\"?[ \t]*,"
 
 
 def _combine(pieces: list[_Piece], name: str) -> _Piece:
@@ -597,6 +674,9 @@ def _names(found: list[str], name: str) -> list[str]:
     normalised = [c.strip().lower() for c in found]
     missing = [c for c in REQUIRED_COLUMNS if c not in normalised]
     if missing:
+        problem = _sniff.delimiter(",".join(found), REQUIRED_COLUMNS)
+        if problem:
+            _fail(name, None, problem)
         shown = ", ".join(repr(c) for c in found)
         _fail(name, missing[0], f"required column{'s' if len(missing) > 1 else ''} "
               f"{', '.join(missing)} not found; columns in the file: {shown}")
@@ -614,22 +694,29 @@ def _names(found: list[str], name: str) -> list[str]:
     return names
 
 
-def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
+def _read_fast(path: Path, names: list[str], counted: dict) -> pd.DataFrame | None:
     """The common case, a clean four-column file, read by Arrow's multi-threaded parser.
 
     Anything unusual (a ragged row, an id that is not a plain integer, bytes that
     are not UTF-8, extra columns whose types pandas would infer differently) makes
     it give up, and the careful reader below runs instead and explains the problem.
+
+    The file's records are counted independently of the parser as it reads (see
+    :mod:`journey_utils._records`), into ``counted["records"]``: on a mapped file
+    on another thread, on a compressed file or an archive from the bytes the
+    parser is given.
     """
     if sorted(names) != sorted(REQUIRED_COLUMNS):
         return None
     try:
-        if _archive(path):
-            # Arrow opens no archives: it parses the one member as a stream.
-            with _open(path, "b") as member:
-                table = _parse(pa.PythonFile(member, mode="r"), names, text_ids=True)
-        elif _compressed(path):
-            table = _parse(str(path), names, text_ids=True)
+        if _archive(path) or _compressed(path):
+            # Arrow opens no archives: it parses the one member as a stream. Compressed
+            # files are decompressed here too, so that the count sees the same bytes.
+            with _open(path, "b") if _archive(path) else pa.input_stream(str(path), compression="detect") as raw:
+                counting = _Counting(raw)
+                table = _parse(pa.PythonFile(counting, mode="r"), names, text_ids=True)
+                counting.drain()
+                counted["records"] = counting.counter.result()
         else:
             # A plain file is mapped rather than read: the parser works on the page
             # cache (it copies the values it keeps, so the map is closed right after),
@@ -640,7 +727,7 @@ def _read_fast(path: Path, names: list[str]) -> pd.DataFrame | None:
                 # The search runs while Arrow parses (ids as integers); in the rare file
                 # with an 'x' the ids alone are parsed again, as text, to check them.
                 with ThreadPoolExecutor(1) as pool:
-                    hex_possible = pool.submit(_may_hold_hex, mapped)
+                    hex_possible = pool.submit(_count_and_search, mapped, counted)
                     table = _parse(pa.BufferReader(pa.py_buffer(mapped)), names, text_ids=False)
                     if hex_possible.result():
                         id_text = _parse(pa.BufferReader(pa.py_buffer(mapped)), names, text_ids=True,
@@ -718,6 +805,56 @@ def _compressed(path: Path) -> bool:
         return path.suffix.lower() in _OPENERS
 
 
+class _Counting(io.RawIOBase):
+    """A binary stream that counts the records of what is read through it."""
+
+    def __init__(self, raw):
+        super().__init__()
+        self._raw = raw
+        self.counter = _records.Counter()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size=-1):
+        data = self._raw.read(size)
+        if data:
+            self.counter.feed_any(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def drain(self) -> None:
+        """Count what the parser left unread (nothing, normally)."""
+        while self.read(_records.BLOCK):
+            pass
+
+
+def _count_and_search(mapped: mmap.mmap, counted: dict) -> bool:
+    """Count the mapped file's records (into ``counted``) and say whether it may hold a hexadecimal id."""
+    counted["records"] = _records.count_buffer(mapped, mapped.find)
+    return _may_hold_hex(mapped)
+
+
+def _count(path: Path) -> _records.Records | None:
+    """The file's records counted on their own (None when the file cannot be read)."""
+    try:
+        if not (_archive(path) or _compressed(path) or path.suffix.lower() == ".zst"):
+            with open(path, "rb") as handle:
+                mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            try:
+                return _records.count_buffer(mapped, mapped.find)
+            finally:
+                mapped.close()
+        with _open(path, "b") as raw:
+            return _records.count_stream(raw)
+    except (*_READ_ERRORS, pa.ArrowException):
+        return None
+
+
 def _may_hold_hex(mapped: mmap.mmap) -> bool:
     """Whether the file has an 'x' or 'X' anywhere, so that an id could be hexadecimal.
 
@@ -739,11 +876,49 @@ def _plain_ids(ids: pa.ChunkedArray) -> pa.ChunkedArray | None:
     return pc.cast(ids, pa.int64())
 
 
-def _read(path: Path, name: str, names: list[str], lines: _Lines, ids: str = "int64") -> pd.DataFrame:
-    if ids == "int64":
-        fast = _read_fast(path, names)
-        if fast is not None:
-            return fast
+def _read(path: Path, name: str, names: list[str], lines: _Lines, options: dict):
+    """The file's rows and its records counted independently: ``(data, records)``.
+
+    Arrow's rows are taken only when they agree with the count; otherwise (and for
+    anything unusual) pandas' careful reader runs, after the count has shown that
+    no line is longer than ``options['max_field_bytes']``.
+    """
+    counted = {}
+    fast = _read_fast(path, names, counted)
+    records = counted.get("records")
+    if fast is not None and records is not None and _agrees(records, len(fast)):
+        _check_longest(name, records, options)
+        return fast, records
+    del fast
+    if records is None:
+        records = _count(path)
+    if records is not None:
+        _check_longest(name, records, options)
+    return _read_careful(path, name, names, lines, records), records
+
+
+def _agrees(records: _records.Records, rows: int) -> bool:
+    """Whether a reader's row count is the independent count, with no quote left open."""
+    return records.open_quote_line is None and records.records - 1 == rows
+
+
+def _check_longest(name: str, records: _records.Records, options: dict) -> None:
+    limit = options["max_field_bytes"]
+    if limit is not None and records.longest_line > limit:
+        _fail(name, None, f"line {records.longest_line_number} is {_size(records.longest_line)} long, longer than "
+              f"any value may be ({_size(limit)}, max_field_bytes); such a line is not a session, and reading it "
+              f"would take several times its size in memory. Pass max_field_bytes={records.longest_line} (or None) "
+              "to read it anyway")
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:,.1f} {unit}"
+    return f"{count:,} bytes"
+
+
+def _read_careful(path: Path, name: str, names: list[str], lines: _Lines, records, ids: str = "int64"):
     dtype = {USER: ids, SESSION: ids, PLAN: "str", TARGET: "str"}
     try:
         with _pandas_input(path) as source:
@@ -752,13 +927,15 @@ def _read(path: Path, name: str, names: list[str], lines: _Lines, ids: str = "in
     except UnicodeDecodeError as error:
         _fail_encoding(path, name, error)
     except pd.errors.ParserError as error:
+        if records is not None and records.open_quote_line is not None:
+            _fail_open_quote(name, records, None)
         _fail_ragged(name, len(names), lines)
         _fail(name, None, f"could not be parsed as CSV: {_reason(error)}")
     except (ValueError, OverflowError, TypeError) as error:
         if ids == "str" or isinstance(error, pd.errors.EmptyDataError):
             _fail(name, None, f"could not be read as CSV: {_reason(error)}")
         # Some id is not an integer: read ids as text to find and name the lines.
-        return _read(path, name, names, lines, ids="str")
+        return _read_careful(path, name, names, lines, records, ids="str")
     except _READ_ERRORS as error:
         _fail(name, None, f"could not be read as CSV: {_reason(error)}")
     if not isinstance(data.index, pd.RangeIndex):
@@ -766,6 +943,39 @@ def _read(path: Path, name: str, names: list[str], lines: _Lines, ids: str = "in
         _fail_ragged(name, len(names), lines)
         _fail(name, None, f"the first session row has more fields than the header ({len(names)})")
     return data
+
+
+def _fail_open_quote(name: str, records: _records.Records, rows) -> None:
+    line = records.open_quote_line
+    read = f"; the CSV reader returned {rows:,} rows" if rows is not None else ""
+    _fail(name, None, f"could not be parsed as CSV: a quote opened on line {line} is never closed, so every line "
+          f"after it (to line {records.lines:,}) would be part of one value{read}; nothing was loaded rather than "
+          f"part of the file. Close or remove the quote on line {line}")
+
+
+def _reconcile(name: str, data: pd.DataFrame, records, lines: _Lines) -> None:
+    """Stop unless the rows read are the file's records, counted independently.
+
+    Where the count (quotes by parity) and the reader disagree, the ``csv`` module's
+    exact reading decides: a quote inside an unquoted value (``Size 5"``) is text to
+    every reader but upsets parity.
+    """
+    rows = len(data)
+    if records is None or _agrees(records, rows):
+        return
+    starts, _ = lines.scan()
+    if starts is not None and len(starts) == rows:
+        # With a quote left open, only when the last row starts on the last line of
+        # text, so that it swallowed nothing.
+        if records.open_quote_line is None or (rows and starts[-1] >= records.last_text_line):
+            return
+    if records.open_quote_line is not None:
+        _fail_open_quote(name, records, rows)
+    where = (f"; the first value that spans lines opens on line {records.spanning_line}"
+             if records.spanning_line is not None else "")
+    _fail(name, None, f"the CSV reader returned {rows:,} rows but the file holds {records.records - 1:,} records "
+          f"(counted independently, a line break inside quotes not ending one){where}; nothing was loaded rather "
+          "than part of the file")
 
 
 def _id_text(path: Path, name: str, names: list[str], column: str) -> pd.Series:
@@ -892,6 +1102,82 @@ def _integer_ids(values: pd.Series, name: str, column: str, lines: _Lines, text)
     numbers[plain] = pc.cast(pa.array(stripped[plain].str.lstrip("+"), from_pandas=True), pa.int64()).to_numpy(
         zero_copy_only=False)
     return pd.Series(numbers, index=values.index, dtype=np.int64)
+
+
+# Characters nobody means in a name: controls (C0 but tab and line breaks, DEL, C1),
+# zero-width spaces and joiners, direction marks and embeddings, word joiners, BOM.
+_INVISIBLE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x{9f}\x{200b}-\x{200f}\x{202a}-\x{202e}\x{2060}-\x{2064}\x{feff}]"
+_INVISIBLE_PY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+def _clean_text(values: pa.Array) -> pa.Array:
+    """Names without invisible and control characters, letters composed (NFC)."""
+    return pc.utf8_normalize(pc.replace_substring_regex(values, _INVISIBLE, ""), "NFC")
+
+
+def _unclean(values: pa.Array) -> np.ndarray:
+    """Which names hold invisible or control characters or letters not in NFC form."""
+    flags = np.zeros(len(values), dtype=bool)
+    # Plain printable ASCII (nearly every name) is clean: only the rest is looked at.
+    other = np.flatnonzero(~pc.ascii_is_printable(values).to_numpy(zero_copy_only=False))
+    if len(other):
+        subset = values.take(pa.array(other))
+        flags[other] = pc.not_equal(_clean_text(subset), subset).to_numpy(zero_copy_only=False)
+    return flags
+
+
+_CLEAN_PROBLEM = "invisible or control characters, or letters in decomposed form"
+_CLEAN_ACTION = "removed the characters and composed the letters (Unicode NFC)"
+
+
+def _clean_plans(values: pd.Series, name: str, report: dict, lines) -> pd.Series:
+    """Plan names NFC-normalised, without invisible or control characters (a listed repair)."""
+    codes, names = _codes.labels(values)
+    distinct = pa.array(np.asarray(names, dtype=object), type=pa.large_string())
+    unclean = _unclean(distinct)
+    if not unclean.any():
+        return values
+    changed = np.flatnonzero(unclean[codes])
+    _repair(report, name, PLAN, f"{_CLEAN_PROBLEM} in the plan name", _CLEAN_ACTION, changed, lines)
+    clean = np.asarray(_clean_text(distinct).to_pylist(), dtype=object)
+    return pd.Series(clean[codes], index=values.index, dtype=values.dtype)
+
+
+def _clean_journeys(values: pd.Series, name: str, report: dict, lines) -> pd.Series:
+    """Page names NFC-normalised, without invisible or control characters (a listed repair)."""
+    coded, row_string = _codes.split(values)
+    unclean = _unclean(pa.array(coded.pages, type=pa.large_string()))
+    if not unclean.any():
+        return values
+    unclean_string = np.zeros(coded.n_journeys, dtype=bool)
+    unclean_string[coded.journey_index[unclean[coded.codes]]] = True
+    rows = np.flatnonzero(unclean_string[row_string])
+    if not len(rows):
+        return values
+    _repair(report, name, TARGET, f"{_CLEAN_PROBLEM} in page names", _CLEAN_ACTION, rows, lines)
+    out = values.copy()
+    fixed = _clean_text(pa.array(values.iloc[rows], type=pa.large_string(), from_pandas=True))
+    out.iloc[rows] = fixed.to_pandas().to_numpy()
+    return out
+
+
+def _warn_case(values: pd.Series, name: str, report: dict, lines) -> None:
+    """Warn (without merging them) about plans whose names differ only in case."""
+    codes, names = _codes.labels(values)
+    groups = {}
+    for index, plan in enumerate(names):
+        groups.setdefault(str(plan).casefold(), []).append(index)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members = sorted(members, key=lambda i: str(names[i]))
+        shown = " and ".join(repr(str(names[i])) for i in members)
+        first = [int(np.argmax(codes == i)) for i in members]
+        message = (f"{name}, column '{PLAN}': the plans {shown} differ only in case; they are kept as "
+                   f"{len(members)} plans (if they are one plan, give it one name in the export) "
+                   f"(first {lines.unit}s {', '.join(str(n) for n in lines.of(np.sort(first)))})")
+        report.setdefault("notes", []).append(message)
+        warnings.warn(message, JourneyDataWarning, stacklevel=_outside())
 
 
 def _plans(values: pd.Series, name: str, report: dict, lines: _Lines) -> pd.Series:

@@ -84,7 +84,8 @@ def test_windows_and_old_mac_line_endings(tmp_path, newline):
 def test_quoted_fields(tmp_path):
     text = (HEADER + '\n"1","10","Annual","Homepage-Log in"\n2,11,"Plan, with comma","Say ""hi""-Pricing"\n'
             '3,12,Annual,"Line\nbreak-Checkout"\n')
-    data = load_quietly(write(tmp_path, text))
+    # A line break inside a value is read only when asked for (see the line-break tests).
+    data = load_quietly(write(tmp_path, text), multiline_values=True)
     assert_rows(data, [(1, 10, "Annual", "Homepage-Log in"), (2, 11, "Plan, with comma", 'Say "hi"-Pricing'),
                        (3, 12, "Annual", "Line\nbreak-Checkout")])
 
@@ -258,7 +259,7 @@ def test_exact_duplicate_rows_are_dropped(tmp_path):
 
 def test_repair_lines_count_blank_lines_and_multiline_values(tmp_path):
     text = HEADER + '\n\n1,1,Annual,"A\nB"\n\n\n1,2, Annual,C\n'
-    data, [message] = repaired(write(tmp_path, text))
+    data, [message] = repaired(write(tmp_path, text), multiline_values=True)
     assert "(line 7)" in message
     assert data.attrs["load_report"]["repairs"][0]["lines"] == [7]
 
@@ -356,7 +357,7 @@ def test_user_with_two_plans(tmp_path):
 
 def test_error_lines_count_blank_lines_and_multiline_values(tmp_path):
     text = "\n" + HEADER + '\n1,1,Annual,"A\nB"\n\n2,2,,C\n'
-    message = load_error(write(tmp_path, text))
+    message = load_error(write(tmp_path, text), multiline_values=True)
     assert "column 'subscription_type'" in message and "(line 6)" in message
 
 
@@ -626,3 +627,274 @@ def test_formatted_files_load_to_the_rows_they_mean(tmp_path, generated, number)
     assert_rows(data, expected)
     assert ("channel" in data.columns) == extra
     pd.testing.assert_frame_equal(ju.preprocess(data), ju.preprocess(sessions_frame(expected)))
+
+
+# --- the hostile corpus: nothing lost without an error, every file its own diagnosis --------
+
+
+def synthetic_export(n_sessions=9_935, copies=1, seed=7):
+    """CSV text of synthetic sessions (as big as the reference export by default), repeated
+    ``copies`` times with the ids of each copy offset so that the rows stay distinct."""
+    from journey_utils.synthetic import generate_sessions
+
+    frame = generate_sessions(n_sessions, seed=seed)[REQUIRED]
+    offset = int(max(frame["user_id"].max(), frame["session_id"].max())) + 1
+    parts = []
+    for copy in range(copies):
+        shifted = frame.assign(user_id=frame["user_id"] + copy * offset, session_id=frame["session_id"] + copy * offset)
+        parts.append(shifted.to_csv(index=False, header=copy == 0, lineterminator="\n"))
+    return "".join(parts)
+
+
+def open_a_quote(text, line):
+    """``text`` with the journey field of ``line`` (1 is the header) opening a quote it never closes."""
+    lines = text.split("\n")
+    user, session, plan, journey = lines[line - 1].split(",", 3)
+    lines[line - 1] = f'{user},{session},{plan},"{journey}'
+    return "\n".join(lines)
+
+
+def arrow_rows(path):
+    """How many rows Arrow's parallel reader returns, without complaint, on its own."""
+    import pyarrow.csv as pa_csv
+
+    return pa_csv.read_csv(path, read_options=pa_csv.ReadOptions(block_size=4 << 20),
+                           parse_options=pa_csv.ParseOptions(newlines_in_values=False)).num_rows
+
+
+def test_unclosed_quote_in_a_file_over_4_mb_loses_nothing(tmp_path):
+    # Six copies of a reference-sized export: 59,610 sessions, 6 MB; the quote opens on line 101.
+    text = open_a_quote(synthetic_export(copies=6), line=101)
+    path = write(tmp_path, text, name="six_copies.csv")
+    total_lines = text.count("\n") + 1 - text.endswith("\n")
+    assert path.stat().st_size > 4 << 20 and total_lines == 59_611
+    # What the parser returns on its own: part of the file, silently (the bug this guards against).
+    assert 0 < arrow_rows(path) < 59_610
+    message = load_error(path)
+    assert (f"could not be parsed as CSV: a quote opened on line 101 is never closed, so every line after it "
+            f"(to line 59,611) would be part of one value" in message), message
+    assert message.endswith("Close or remove the quote on line 101")
+
+
+def test_unclosed_quote_in_six_copies_of_the_reference_export(tmp_path, reference_path):
+    lines = reference_path.read_text(encoding="utf-8-sig").splitlines()
+    header, body = lines[0], lines[1:]
+    users = [int(row.split(",", 2)[0]) for row in body]
+    sessions = [int(row.split(",", 2)[1]) for row in body]
+    offset = max(max(users), max(sessions)) + 1
+    copies = []
+    for copy in range(6):
+        for row, user, session in zip(body, users, sessions):
+            rest = row.split(",", 2)[2]
+            copies.append(f"{user + copy * offset},{session + copy * offset},{rest}")
+    text = open_a_quote("\n".join([header, *copies]) + "\n", line=2 + len(body) // 2)
+    path = write(tmp_path, text, name="reference_six_copies.csv")
+    expected_lines = 1 + 6 * len(body)
+    assert 0 < arrow_rows(path) < 6 * len(body)
+    message = load_error(path)
+    assert f"a quote opened on line {2 + len(body) // 2} is never closed" in message
+    assert f"(to line {expected_lines:,})" in message
+
+
+def test_two_stray_quotes_merging_rows_are_an_error_naming_the_lines(tmp_path):
+    rows = [(u // 3 + 1, u + 1, "Annual", "Homepage-Pricing") for u in range(1_000)]
+    lines = csv_text(rows).split("\n")
+    # Line 5's journey opens a quote; line 105's closes it: strictly valid CSV, 100 rows in one value.
+    lines[4] = lines[4].replace("Homepage", '"Homepage', 1)
+    lines[104] = lines[104] + '"'
+    path = write(tmp_path, "\n".join(lines), name="stray_quotes.csv")
+    message = load_error(path)
+    assert "column 'user_journey': 1 value holds a line break, which no page name has, and 1 of them hold what " \
+           "look like other rows" in message
+    assert "(the first holds 100 line breaks and" in message and message.endswith("(lines 5-105)")
+    # Only an explicit opt-in reads the value as written.
+    data = ju.load_sessions(path, multiline_values=True)
+    assert len(data) == 900 and data["user_journey"].str.count("\n").max() == 100
+
+
+def test_quote_inside_an_unquoted_value_is_text(tmp_path):
+    rows = [(1, 1, "Annual", 'Size 5"-Pricing'), (1, 2, "Annual", "Checkout"), (2, 3, "Monthly", 'a"b"c')]
+    data = load_quietly(write(tmp_path, csv_text(rows)))
+    assert_rows(data, rows)
+
+
+def test_blank_lines_inside_a_large_file_still_load_every_row(tmp_path):
+    text = synthetic_export(20_000)
+    lines = text.split("\n")
+    lines[500:500] = ["", ""]
+    data = load_quietly(write(tmp_path, "\n".join(lines) + "\n\n"))
+    assert len(data) == 20_000
+
+
+@pytest.mark.parametrize("make, kind, suffix", [
+    (gzip.compress, "gzip", ".gz"),
+    (lambda data: __import__("bz2").compress(data), "bzip2", ".bz2"),
+    (lambda data: __import__("lzma").compress(data), "xz", ".xz"),
+])
+def test_compressed_file_named_csv(tmp_path, make, kind, suffix):
+    message = load_error(write(tmp_path, make(csv_text(CLEAN).encode()), name="sessions.csv"))
+    assert f"this is a {kind}-compressed file, but its name ends in '.csv'" in message
+    assert f"ends in '{suffix}' (for example sessions.csv{suffix})" in message and "UTF-8" not in message
+
+
+def test_zstd_and_zip_named_csv(tmp_path):
+    import io as _io
+    import zipfile
+
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.CompressedOutputStream(sink, "zstd") as stream:
+        stream.write(csv_text(CLEAN).encode())
+    assert "this is a Zstandard-compressed file" in load_error(write(tmp_path, sink.getvalue().to_pybytes()))
+    buffer = _io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("sessions.csv", csv_text(CLEAN))
+    assert "this is a zip-compressed file" in load_error(write(tmp_path, buffer.getvalue(), name="z.csv"))
+
+
+def test_plain_text_named_gz(tmp_path):
+    message = load_error(write(tmp_path, csv_text(CLEAN), name="sessions.csv.gz"))
+    assert "the name ends in '.gz' but the file is not gzip-compressed: it is plain text" in message
+
+
+def xlsx_bytes():
+    import io as _io
+    import zipfile
+
+    buffer = _io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("_rels/.rels", "<Relationships/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", ["sessions.xlsx", "sessions.csv", "sessions.zip"])
+def test_excel_workbook(tmp_path, name):
+    message = load_error(write(tmp_path, xlsx_bytes(), name=name))
+    assert "this is an Excel workbook (.xlsx), not CSV text" in message and "CSV UTF-8 (Comma delimited)" in message
+
+
+def test_excel_97_workbook(tmp_path):
+    ole2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+    assert "this is an Excel 97-2003 workbook (.xls)" in load_error(write(tmp_path, ole2, name="sessions.xls"))
+
+
+def test_parquet_named_csv_is_read_as_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "sessions.csv"
+    pq.write_table(pa.table(dict(zip(REQUIRED, map(list, zip(*CLEAN))))), path)
+    assert_rows(load_quietly(path), CLEAN)
+
+
+@pytest.mark.parametrize("encoding, described, evidence", [
+    ("utf-16", "UTF-16 (little-endian)", "byte order mark"),
+    ("utf-16-le", "UTF-16 (little-endian)", "zero bytes between characters"),
+    ("utf-16-be", "UTF-16 (big-endian)", "zero bytes between characters"),
+    ("utf-32", "UTF-32 (little-endian)", "byte order mark"),
+    ("utf-32-be", "UTF-32 (big-endian)", "zero bytes between characters"),
+])
+def test_utf16_and_utf32(tmp_path, encoding, described, evidence):
+    message = load_error(write(tmp_path, csv_text(CLEAN).encode(encoding)))
+    assert f"the text is {described} (by its {evidence}), not UTF-8" in message and "iconv" in message
+    # Compressed, the same diagnosis.
+    message = load_error(write(tmp_path, gzip.compress(csv_text(CLEAN).encode(encoding)), name="s.csv.gz"))
+    assert f"the text is {described}" in message
+
+
+@pytest.mark.parametrize("delimiter, described", [(";", "semicolons (';')"), ("\t", "tabs"),
+                                                  ("|", "vertical bars ('|')")])
+def test_wrong_delimiter(tmp_path, delimiter, described):
+    text = csv_text(CLEAN).replace(",", delimiter)
+    message = load_error(write(tmp_path, text))
+    assert f"the columns are separated by {described}, not commas" in message
+
+
+def test_plans_differing_only_in_case_warn_naming_both(tmp_path):
+    rows = [(1, 1, "Annual", "A"), (2, 2, "annual", "B"), (3, 3, "Monthly", "C"), (4, 4, "ANNUAL", "D")]
+    with pytest.warns(ju.JourneyDataWarning, match=r"the plans 'ANNUAL' and 'Annual' and 'annual' differ only in "
+                                                   r"case; they are kept as 3 plans .*\(first lines 2, 3, 5\)"):
+        data = ju.load_sessions(write(tmp_path, csv_text(rows)))
+    assert sorted(data["subscription_type"].unique()) == ["ANNUAL", "Annual", "Monthly", "annual"]
+    assert len(data.attrs["load_report"]["notes"]) == 1 and data.attrs["load_report"]["repairs"] == []
+
+
+def test_invisible_characters_in_plan_names_are_removed_and_listed(tmp_path):
+    rows = [(1, 1, "Annual", "A"), (2, 2, "Annual\u200b", "B"), (3, 3, "\ufeffAnnual", "C"), (4, 4, "Cafe\u0301", "D")]
+    data, [message] = repaired(write(tmp_path, csv_text(rows)))
+    assert data["subscription_type"].tolist() == ["Annual", "Annual", "Annual", "Caf\u00e9"]
+    assert "column 'subscription_type': invisible or control characters, or letters in decomposed form in the " \
+           "plan name in 3 rows" in message and "(lines 3, 4, 5)" in message
+
+
+def test_control_characters_in_page_names_are_removed_and_listed(tmp_path):
+    rows = [(1, 1, "Annual", "Home\x00page-Pricing"), (1, 2, "Annual", "Log\x1b in-\x0bCheckout"),
+            (2, 3, "Monthly", "Homepage"), (2, 4, "Monthly", "A-\u200b-B")]
+    data, messages = repaired(write(tmp_path, csv_text(rows)))
+    assert data["user_journey"].tolist() == ["Homepage-Pricing", "Log in-Checkout", "Homepage", "A-B"]
+    report = ju.load_report(data)
+    assert report["problem"].tolist() == ["invisible or control characters, or letters in decomposed form in page "
+                                          "names", "spaces around page names or empty page segments"]
+    assert report["lines"].tolist() == [[2, 3, 5], [5]] and report["dropped"].tolist() == [0, 0]
+    assert len(messages) == 2
+
+
+def test_a_line_over_the_field_limit_is_refused(tmp_path):
+    long_journey = "-".join(["Pricing"] * 300_000)  # 2.4 MB in one line
+    text = HEADER + "\n1,1,Annual,Homepage\n1,2,Annual," + long_journey + "\n2,3,Monthly,Homepage\n"
+    for name, content in (("long.csv", text.encode()), ("long.csv.gz", gzip.compress(text.encode()))):
+        message = load_error(write(tmp_path, content, name=name), max_field_bytes=1 << 20)
+        assert f"line 3 is 2.3 MB long, longer than any value may be (1.0 MB, max_field_bytes)" in message
+        assert "Pass max_field_bytes=" in message
+        data = ju.load_sessions(tmp_path / name)  # the default limit (64 MB) reads it
+        assert data["user_journey"].str.len().max() == len(long_journey)
+
+
+def test_a_gz_with_one_line_over_the_default_limit(tmp_path):
+    # 70 MB of one line compress to a few hundred KB; refused from a streaming count, not parsed.
+    line = b"1,2,Annual," + b"Pricing-" * (70 << 17)
+    path = write(tmp_path, gzip.compress(HEADER.encode() + b"\n" + line + b"\n", compresslevel=1), name="one.csv.gz")
+    assert path.stat().st_size < 1 << 20
+    message = load_error(path)
+    assert "line 2 is 70.0 MB long, longer than any value may be (64.0 MB, max_field_bytes)" in message
+
+
+def test_header_line_without_a_line_break(tmp_path):
+    message = load_error(write(tmp_path, "x" * (2 << 20), name="one_line.csv"))
+    assert "the first line is longer than 1.0 MB without a line break" in message
+
+
+def test_bad_max_field_bytes_argument():
+    for bad in (0, -1, 1.5, True, "1"):
+        with pytest.raises(ValueError, match="max_field_bytes must be a positive number of bytes or None"):
+            ju.load_sessions("anything.csv", max_field_bytes=bad)
+
+
+@pytest.fixture(scope="module")
+def multi_megabyte_csv():
+    """A generated export of a few MB (text) with its rows, shared by the stray-quote examples."""
+    text = synthetic_export(40_000, seed=11)
+    return text, len(text.split("\n")) - 2
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(where=st.floats(0, 1, exclude_max=True), number=st.integers(0, 10**9))
+def test_a_stray_quote_anywhere_raises_or_loses_nothing(tmp_path, multi_megabyte_csv, where, number):
+    text, rows = multi_megabyte_csv
+    at = int(where * len(text))
+    path = write(tmp_path, text[:at] + '"' + text[at:], name=f"stray-{number}.csv")
+    assert path.stat().st_size > 2 << 20
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ju.JourneyDataWarning)
+            data = ju.load_sessions(path)
+    except ju.JourneyDataError as error:
+        assert str(error).startswith(str(path))
+        return
+    assert data.attrs["load_report"]["rows_read"] == rows
+    assert len(data) + sum(r["dropped"] for r in data.attrs["load_report"]["repairs"]) == rows

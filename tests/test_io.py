@@ -134,6 +134,8 @@ def test_line_numbers_in_compressed_files(tmp_path, suffix, compress):
     # Only the slow reader meets this one: a quoted line break and an empty journey.
     path.write_bytes(compress((HEADER + '1,1,Annual,"A\nB"\n1,2,Annual,\n').encode()))
     with pytest.warns(ju.JourneyDataWarning, match=r"empty journey in 1 row: .*\(line 4\)"):
+        ju.load_sessions(path, multiline_values=True)
+    with pytest.raises(ju.JourneyDataError, match=r"1 value holds a line break.*\(lines 2-3\)$"):
         ju.load_sessions(path)
 
 
@@ -158,7 +160,7 @@ def test_line_numbers(tmp_path, prefix, newline, expected):
 def test_line_numbers_after_a_multiline_value(tmp_path):
     path = write(tmp_path, HEADER + '1,1,Annual,"A\n\nB"\n1,2,Annual,B\n2,3,,C\n')
     with pytest.raises(ju.JourneyDataError, match=r"\(line 6\)$"):
-        ju.load_sessions(path)
+        ju.load_sessions(path, multiline_values=True)
 
 
 def test_at_most_ten_lines_are_listed(tmp_path):
@@ -241,7 +243,7 @@ def test_loaded_sample_is_clean():
 def test_save_journeys_values_with_line_breaks_round_trip(tmp_path):
     frame = sessions_frame([(1, 1, "Plan\r1", "A\rB-C"), (2, 2, "Plan\n2", "D\r\nE"), (3, 3, "Plan 3", "F")])
     for name in ("breaks.csv", "breaks.csv.gz"):
-        again = ju.load_sessions(ju.save_journeys(frame, tmp_path / name))
+        again = ju.load_sessions(ju.save_journeys(frame, tmp_path / name), multiline_values=True)
         pd.testing.assert_frame_equal(again, frame, check_flags=False)
     # Without such values the file keeps minimal quoting.
     plain = ju.save_journeys(frame.iloc[2:], tmp_path / "plain.csv").read_text(encoding="utf-8")
