@@ -44,7 +44,8 @@ class Records:
     spanning_line : int or None
         Line of the quote that opens the first value holding a line break.
     longest_line, longest_line_number : int
-        Bytes in the longest line (terminator excluded), and its line number; exact
+        Bytes in the longest line (its terminator excluded, but the CR of a CRLF
+        counted), and its line number; exact
         for lines of ``BLOCK`` bytes or more (all lines with ``short_lines``).
     last_text_line : int
         The last line that is not empty.
@@ -104,10 +105,12 @@ class Counter:
             # A CR followed by an LF is one terminator with it (counted at the LF).
             cr[:-1] &= ~terminator[1:]
             terminator |= cr
-            if self._pending_cr and c[0] == _LF:
-                # The previous block's last CR and this LF are one CRLF: the CR was
-                # counted as a terminator there; the LF here is not a second one.
-                terminator[0] = False
+        if self._pending_cr and c[0] == _LF:
+            # The previous block's last CR and this LF are one CRLF: the CR was
+            # counted as a terminator there; the LF here is not a second one, but
+            # the next line starts after it.
+            terminator[0] = False
+            self._last_terminator = self._position
         n = int(np.count_nonzero(terminator))
         start = self._position
         if len(self._head) < _EDGE:

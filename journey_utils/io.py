@@ -4,7 +4,14 @@
 naming the file, the column, the problem and the first offending lines. Where a
 repair is safer than stopping, it repairs, warns with a count, and records the
 repair in ``data.attrs["load_report"]`` so a report can show it. Nothing is
-dropped silently.
+dropped silently: the fast parser's rows are reconciled with an independent
+count of the file's records (:mod:`journey_utils._records`), and a file that is
+not what its name says is diagnosed before it is parsed
+(:mod:`journey_utils._sniff`).
+
+``save_sessions`` keeps validated sessions in Parquet, signed, for a fast
+re-read (:mod:`journey_utils._parquet`); ``save_journeys`` writes processed
+journeys as CSV or Parquet; ``file_checksum`` tells two exports apart.
 
 Line numbers are those of the file as a text editor shows them: the header is
 line 1 when it is the first line, blank lines count, and a quoted value that
@@ -93,13 +100,23 @@ def load_sessions(path, *, empty_journeys="drop", multiline_values=False, max_fi
     Expected columns (names matched ignoring case and surrounding spaces):
     ``user_id`` and ``session_id`` (non-negative integers), ``subscription_type``
     (the plan) and ``user_journey`` (pages joined by ``-``). Other columns are kept.
-    Compressed files and archives are recognised by file extension; a UTF-8 byte
-    order mark, Windows line endings, quoted fields and blank lines are accepted.
-    Ids are whole numbers however written: ``5``, `` 5 ``, ``+5`` and ``5.0`` all
-    read as 5.
+    The export is a CSV file (compressed files and archives recognised by file
+    extension), a Parquet file (recognised by its content, whatever its name), or a
+    folder of parts (see ``path``). A UTF-8 byte order mark, Windows line endings,
+    quoted fields and blank lines are accepted. Ids are whole numbers however
+    written: ``5``, `` 5 ``, ``+5`` and ``5.0`` all read as 5.
+
+    Nothing is lost without a word: the rows the CSV parser returns are reconciled
+    with an independent count of the file's records (line ends outside quotes,
+    counted in one vectorised pass); where they differ, the file is read again by
+    a careful reader, and still differing is an error naming the line, never a
+    smaller frame.
 
     Repairs (each warns with a count and is listed in ``attrs["load_report"]``):
 
+    - invisible and control characters (zero-width spaces and joiners, direction
+      marks, NUL, ESC, VT...) are removed from plan and page names, and their
+      letters composed (Unicode NFC), so names that look identical are identical;
     - spaces around page names and empty segments (``Homepage--Pricing``, a leading
       or trailing ``-``) are removed;
     - spaces around plan names are removed;
@@ -108,29 +125,54 @@ def load_sessions(path, *, empty_journeys="drop", multiline_values=False, max_fi
       journeys of length 0 (``'keep'``, for processed files where a journey emptied
       by ``remove_pages`` still stands for a user).
 
+    Plans whose names differ only in case (``Annual``, ``annual``) are kept apart,
+    with a warning naming them (also in ``attrs["load_report"]["notes"]``).
+
     Errors (:class:`JourneyDataError`, a ``ValueError``): a missing, empty or
-    unreadable file, text that is not UTF-8, a missing or repeated column, a row
-    with more or fewer fields than the header, a file with no session rows (or,
-    with ``empty_journeys='drop'``, none with a journey), ids
-    that are not non-negative integers (or do not fit in 64 bits), a missing plan,
-    two rows for one (user_id, session_id) that disagree, and a user with more
-    than one plan. Each message names the file, the column, the problem and the
-    first lines concerned.
+    unreadable file, or one that is not a regular file (a FIFO, a device); a file
+    that is something else than its name says, each with what it is and what to do
+    (compressed under a plain name, an Excel workbook, UTF-16 or UTF-32 text, CSV
+    delimited by ``;``, tabs or ``|``); text that is not UTF-8; a quote left open;
+    a value holding a line break (unless ``multiline_values=True``); a line longer
+    than ``max_field_bytes``; a missing or repeated column, a row with more or fewer
+    fields than the header, a file with no session rows (or, with
+    ``empty_journeys='drop'``, none with a journey), ids that are not non-negative
+    integers (or do not fit in 64 bits), a missing plan, two rows for one
+    (user_id, session_id) that disagree, and a user with more than one plan. Each
+    message names the file, the column, the problem and the first lines concerned
+    (rows, for Parquet; ``part:line`` for a folder of parts).
 
     Parameters
     ----------
     path : str or path-like
         CSV file, optionally compressed (``.gz``, ``.bz2``, ``.xz``, ``.zst``), or the
-        one file in a ``.zip`` or ``.tar`` archive (``.tar.gz``, ``.tar.bz2``, ``.tar.xz``).
+        one file in a ``.zip`` or ``.tar`` archive (``.tar.gz``, ``.tar.bz2``, ``.tar.xz``);
+        a Parquet file; or a folder whose files are the parts of one export (CSV,
+        compressed too, or Parquet; read in name order and checked as one table;
+        files starting with ``.`` or ``_`` are skipped, anything else is an error).
+        A Parquet file written by :func:`save_sessions` and unchanged since is read
+        as it was saved, without checking it again.
     empty_journeys : {'drop', 'keep'}, default 'drop'
         What to do with sessions whose journey is empty.
+    multiline_values : bool, default False
+        Accept values holding line breaks (quoted, over several lines). By default
+        such a value is an error: no page or plan name holds a line break, and a
+        stray quote joins the lines after it, other rows included, into one value.
+    max_field_bytes : int or None, default 64 MiB
+        The longest line accepted (``None``: any). Checked from the record count
+        before the careful reader parses anything, so a pathological line (a small
+        ``.gz`` holding hundreds of MB on one line) is refused with a message instead
+        of taking several times its size in memory.
 
     Returns
     -------
     DataFrame
         Columns ``user_id``, ``session_id`` (int64), ``subscription_type``,
         ``user_journey`` (str), then any extra columns, in file order. The load
-        report is in ``attrs["load_report"]`` (see :func:`load_report`).
+        report is in ``attrs["load_report"]`` (see :func:`load_report`): ``path``,
+        ``rows_read``, ``rows_kept``, ``users``, ``repairs``, and ``parts`` for a
+        folder, ``notes`` for warnings that changed nothing, ``checksum`` for
+        sessions saved by :func:`save_sessions`.
 
     Notes
     -----
@@ -139,6 +181,13 @@ def load_sessions(path, *, empty_journeys="drop", multiline_values=False, max_fi
     keeps everything on one thread. The split is remembered, so preprocessing and
     metrics on the returned frame do not split the journeys again; it is forgotten
     when the frame (and every frame sharing its journey column) is deleted.
+
+    The record count runs on another thread while a plain file is parsed, and on
+    the bytes the parser reads from a compressed file; it costs a few percent of
+    the load. A file whose count and parse disagree,
+    or that holds a quote inside an unquoted value (``Size 5"``), is read by the
+    careful reader and, where they still differ, by the ``csv`` module, which
+    takes a few seconds per million rows.
 
     Examples
     --------

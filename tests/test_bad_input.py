@@ -2,9 +2,42 @@
 a warning that counts it, or stops with a JourneyDataError naming the file, the
 column, the problem and the first lines concerned.
 
-The files are generated in a temporary folder; none is committed. The last tests
-feed generated CSV text to ``load_sessions`` and check that it never fails in any
-other way, and that whatever loads satisfies the documented invariants.
+The files are generated in a temporary folder; none is committed. The generated
+tests feed CSV text to ``load_sessions`` and check that it never fails in any other
+way, and that whatever loads satisfies the documented invariants.
+
+The hostile corpus (files a new user may well give the loader), and what each gets:
+
+- a quote opened in a journey and never closed, in a file over 4 MB (six copies of
+  a reference-sized export, 59,610 sessions; the same from the real export when
+  available): JourneyDataError "a quote opened on line 101 is never closed, so every
+  line after it (to line 59,611) would be part of one value"; before, Arrow's reader
+  returned a third of the rows without a word;
+- two stray quotes 100 rows apart (valid CSV, rows merged into one value): error
+  naming the lines (``lines 5-105``), the line breaks and "what look like other rows";
+  ``multiline_values=True`` reads the value as written;
+- a stray quote at a random place of a multi-megabyte file (hypothesis): an error,
+  or every session; a quote inside an unquoted value (``Size 5"``) is text;
+- blank lines inside a large file: every row, no warning;
+- gzip, bzip2, xz, Zstandard or zip bytes under a ``.csv`` name: "this is a
+  gzip-compressed file, but its name ends in '.csv'; name it so that it ends in
+  '.gz'"; plain text named ``.gz``: "not gzip-compressed: it is plain text";
+- an Excel workbook (``.xlsx`` under any name, ``.xls``): "this is an Excel workbook,
+  not CSV text; save the sheet as 'CSV UTF-8 (Comma delimited)'";
+- a Parquet file under a ``.csv`` name: read as Parquet;
+- UTF-16 or UTF-32 text, with or without a byte order mark (compressed too): "the
+  text is UTF-16 (little-endian) ..., not UTF-8; save the file as UTF-8 ... iconv";
+- columns separated by ``;``, tabs or ``|``: "the columns are separated by
+  semicolons (';'), not commas";
+- plans differing only in case (``Annual``/``annual``/``ANNUAL``): kept apart, with a
+  warning naming them all; plan and page names with zero-width or control characters
+  (``Annual\u200b``, NUL, ESC, VT) or decomposed letters: cleaned and NFC-composed,
+  a listed repair;
+- one line longer than ``max_field_bytes`` (64 MB by default; a small ``.gz`` holding
+  a 70 MB line): refused, naming the line and its size, before any parser reads it;
+  a first line of over 1 MB without a line break: not a header;
+- a FIFO or a device given as the export: "not a regular file" (in
+  ``test_parquet_input.py``, with folders of parts, which are now valid exports).
 """
 
 import gzip
