@@ -97,6 +97,9 @@ endef
 .PHONY: report
 report: ## Build the HTML reports into reports/ (DATA=path: another export, a file or a folder of parts)
 	@$(CHECK_DATA)
+	@# First preprocessing and the list of reports (make restarts once it has read the new list),
+	@# then the reports in parallel.
+	@$(MAKE) --no-print-directory $(GENERATED)
 	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS)) $(INDEX)
 
 ifeq ($(filter grouped-target,$(.FEATURES)),)

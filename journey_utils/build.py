@@ -186,15 +186,17 @@ def _subject(notebook, values: Mapping, params_file) -> str:
 
 
 class _Progress:
-    """Say which cell a long run is in: a line every ``every`` seconds while one cell runs longer.
+    """Say what a long run is doing: every ``every`` seconds, how long it has run and which cell runs.
 
-    Passed to nbclient as its ``on_cell_start`` hook; a daemon thread prints.
+    Passed to nbclient as its ``on_cell_start`` hook; a daemon thread prints, so a
+    report that takes a while is never silent.
     """
 
     def __init__(self, label: str, source_nb, every: float = 10.0):
         self.label, self.every = label, every
         self.positions = {cell.get("id"): i for i, cell in enumerate(source_nb.cells, start=1)}
         self.cell, self.since = None, time.monotonic()
+        self.started = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._tick, daemon=True)
 
@@ -203,13 +205,15 @@ class _Progress:
 
     def _tick(self):
         while not self._stop.wait(self.every):
-            cell, running = self.cell, time.monotonic() - self.since
-            if cell is None or running < self.every:
-                continue
-            cell_id = cell.get("id")
-            where = (f"cell {self.positions[cell_id]} (id {cell_id!r})" if cell_id in self.positions
-                     else "the parameters")
-            print(f"... {self.label}: {where} running for {running:.0f} s", flush=True)
+            cell, now = self.cell, time.monotonic()
+            if cell is None:
+                where = "starting the kernel"
+            else:
+                cell_id = cell.get("id")
+                where = (f"cell {self.positions[cell_id]} (id {cell_id!r})" if cell_id in self.positions
+                         else "the parameters cell")
+                where = f"in {where} for {now - self.since:.0f} s"
+            print(f"... {self.label}: {now - self.started:.0f} s so far, {where}", flush=True)
 
     def __enter__(self):
         self._thread.start()

@@ -599,7 +599,7 @@ def test_another_websites_export_at_a_path_with_spaces_builds_every_report_with_
         assert build_parameters(folder, name)["plans"] == [plan]
         title = nbformat.read(folder / "build" / "notebooks" / f"{name}.ipynb", as_version=4)
         assert plan in json.dumps(title.metadata["papermill"]["parameters"], ensure_ascii=False)
-    assert "warning" not in result.stderr
+    assert "warning: params" not in result.stderr, "no parameters file names a plan or page of the sample"
     assert_nothing_empty(folder, names)
     assert built(make(folder, "report", f"DATA={data}")) == []
 
