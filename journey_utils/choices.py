@@ -205,9 +205,8 @@ def split_pages(data: pd.DataFrame, pages: Sequence[str], *, target_column: str 
 
 
 def _missing_text(missing: Sequence[str], parameter: str, what: str) -> str:
-    verb = "is" if len(missing) == 1 else "are"
-    return (f"{_names(missing)} (parameter `{parameter}`) {verb} not a page of these journeys, so "
-            f"{what} left out.")
+    verb = "is not a page" if len(missing) == 1 else "are not pages"
+    return f"{_names(missing)} (parameter `{parameter}`) {verb} of these journeys, so {what} left out."
 
 
 def key_pages(data: pd.DataFrame, wanted: Sequence[str] = (), n: int = KEY_PAGES, *,

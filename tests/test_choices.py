@@ -86,7 +86,7 @@ def test_named_pages_not_in_the_data_are_named_and_left_out():
     choice = choices.key_pages(data, ["B", "<b>x</b>", "Zed"])
     assert choice.pages == ["B"] and choice.missing == ["<b>x</b>", "Zed"] and not choice.chosen
     assert "<b>" not in choice.text and report.escape("<b>x</b>") in choice.text
-    assert choice.text.endswith("are not a page of these journeys, so their sections are left out.")
+    assert choice.text.endswith("are not pages of these journeys, so their sections are left out.")
     assert choices.key_pages(data, ["A"]).text == "", "pages used as given need no sentence"
     anchor = choices.anchor_page(data, "Checkout")
     assert anchor.page is None and anchor.missing == ["Checkout"]
