@@ -909,8 +909,8 @@ def test_bad_max_field_bytes_argument():
 
 @pytest.fixture(scope="module")
 def multi_megabyte_csv():
-    """A generated export of a few MB (text) with its rows, shared by the stray-quote examples."""
-    text = synthetic_export(40_000, seed=11)
+    """A generated export of about 6 MB (more than one of the parser's 4 MB blocks) and its rows."""
+    text = synthetic_export(80_000, seed=11)
     return text, len(text.split("\n")) - 2
 
 
@@ -921,7 +921,7 @@ def test_a_stray_quote_anywhere_raises_or_loses_nothing(tmp_path, multi_megabyte
     text, rows = multi_megabyte_csv
     at = int(where * len(text))
     path = write(tmp_path, text[:at] + '"' + text[at:], name=f"stray-{number}.csv")
-    assert path.stat().st_size > 2 << 20
+    assert path.stat().st_size > 4 << 20
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ju.JourneyDataWarning)
