@@ -41,7 +41,8 @@ def _checked(sessions: dd.DataFrame, npartitions=None) -> dd.DataFrame:
 
 
 def _journeys_part(part: pd.DataFrame, sessions, count_from, pages) -> pd.DataFrame:
-    kept = part[~part["_repeat"].to_numpy()]
+    repeat = part["_repeat"].to_numpy()
+    kept = part[~repeat] if repeat.any() else part
     return _pandas_preprocess(kept[REQUIRED], sessions=sessions, count_from=count_from, pages_to_remove=pages)
 
 

@@ -19,6 +19,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from journey_utils import _codes
 from journey_utils import io as _io
 
 USER, SESSION, PLAN, TARGET = _io.USER, _io.SESSION, _io.PLAN, _io.TARGET
@@ -242,46 +243,59 @@ def _across_parts(part: pd.DataFrame) -> pd.DataFrame:
     """Check one shuffled partition (all sessions of its users, from every part).
 
     A (user_id, session_id) read from two parts is one session repeated when the plan
-    and journey agree: the copies from later parts are marked in ``_repeat`` (and
-    dropped by preprocessing); when they disagree it is an error, as within one file.
-    A user with two plans in two parts is an error too. Returns the partition sorted
-    by user, session and part, with the ``_repeat`` column added.
+    and journey agree: the copies from later parts are marked in a ``_repeat`` column
+    (and dropped by preprocessing); when they disagree it is an error, as within one
+    file. A user with two plans in two parts is an error too. Works on the integer
+    columns and the plans' labels: the journeys are compared only for repeated keys.
     """
-    if not len(part):
-        return part.assign(_repeat=np.zeros(0, dtype=bool))
-    files = _files_of(part)
-    name = _source_name(files)
-    part_codes = part[PART].cat.codes.to_numpy() if files else np.zeros(len(part), np.int8)
-    order = np.lexsort((part_codes, part[SESSION].to_numpy(), part[USER].to_numpy()))
-    ordered = part.iloc[order]
-    users, sessions = ordered[USER].to_numpy(), ordered[SESSION].to_numpy()
-    same_user = users[1:] == users[:-1]
-    repeat = np.r_[False, same_user & (sessions[1:] == sessions[:-1])]
-    if repeat.any():
+    repeat = np.zeros(len(part), dtype=bool)
+    if len(part) < 2:
+        return part.assign(_repeat=repeat)
+    users, sessions = part[USER].to_numpy(), part[SESSION].to_numpy()
+    order = _codes.time_order(users, sessions)
+    order = np.arange(len(part)) if order is None else order
+    sorted_users, sorted_sessions = users[order], sessions[order]
+    same_user = sorted_users[1:] == sorted_users[:-1]
+    if (same_user & (sorted_sessions[1:] == sorted_sessions[:-1])).any():
+        files = _files_of(part)
+        # The first copy is the one from the earliest part: sort by part as well.
+        codes = part[PART].cat.codes.to_numpy() if files else np.zeros(len(part), np.int8)
+        order = np.lexsort((codes, sessions, users))
+        sorted_users, sorted_sessions = users[order], sessions[order]
+        same_user = sorted_users[1:] == sorted_users[:-1]
+        repeated = np.r_[False, same_user & (sorted_sessions[1:] == sorted_sessions[:-1])]
         # Each repeat against the first copy of its (user, session): the start of its run.
-        first = np.maximum.accumulate(np.where(repeat, 0, np.arange(len(repeat))))
-        bad = np.zeros(len(repeat), dtype=bool)
+        first = order[np.maximum.accumulate(np.where(repeated, 0, np.arange(len(order))))]
+        rows = order[repeated]
+        bad = np.zeros(len(rows), dtype=bool)
         for column in (PLAN, TARGET):
-            values = ordered[column].to_numpy()
-            bad |= repeat & (values != values[first])
+            values = part[column].to_numpy()
+            bad |= values[rows] != values[first[repeated]]
         if bad.any():
-            rows = np.flatnonzero(bad)
-            user, session = users[rows[0]], sessions[rows[0]]
-            involved = ordered[(users == user) & (sessions == session)]
-            raise _io.JourneyDataError(
-                f"{name}, column '{SESSION}': {len(rows)} rows share a (user_id, session_id) with a different "
-                f"row in another part (e.g. user {user}, session {session}: {_where(involved, files)})")
-    plans = ordered[PLAN].to_numpy()
-    mixed = np.flatnonzero(np.r_[False, same_user & (plans[1:] != plans[:-1])])
+            _fail_repeat(part, rows[bad], files)
+        repeat[rows] = True
+    plans = _codes.labels(part[PLAN])[0][order]
+    mixed = np.flatnonzero(same_user & (plans[1:] != plans[:-1])) + 1
     if len(mixed):
-        bad_users = pd.unique(users[mixed])
-        example = ordered[users == bad_users[0]].drop_duplicates(PLAN)
-        shown = ", ".join(str(u) for u in bad_users[:5])
-        raise _io.JourneyDataError(
-            f"{name}, column '{PLAN}': {len(bad_users)} users have more than one plan across parts "
-            f"(users {shown}); each user is expected to have bought one plan "
-            f"(e.g. user {bad_users[0]}: {_where(example, files, plans=True)})")
-    return ordered.assign(_repeat=repeat)
+        _fail_plans(part, pd.unique(sorted_users[mixed]), _files_of(part))
+    return part.assign(_repeat=repeat)
+
+
+def _fail_repeat(part: pd.DataFrame, rows: np.ndarray, files: list[str]) -> None:
+    user, session = part[USER].iloc[rows[0]], part[SESSION].iloc[rows[0]]
+    involved = part[(part[USER] == user).to_numpy() & (part[SESSION] == session).to_numpy()]
+    raise _io.JourneyDataError(
+        f"{_source_name(files)}, column '{SESSION}': {len(rows)} rows share a (user_id, session_id) with a "
+        f"different row in another part (e.g. user {user}, session {session}: {_where(involved, files)})")
+
+
+def _fail_plans(part: pd.DataFrame, users: np.ndarray, files: list[str]) -> None:
+    example = part[(part[USER] == users[0]).to_numpy()].sort_values([PART, SESSION]).drop_duplicates(PLAN)
+    shown = ", ".join(str(u) for u in users[:5])
+    raise _io.JourneyDataError(
+        f"{_source_name(files)}, column '{PLAN}': {len(users)} users have more than one plan across parts "
+        f"(users {shown}); each user is expected to have bought one plan "
+        f"(e.g. user {users[0]}: {_where(example, files, plans=True)})")
 
 
 def _where(rows: pd.DataFrame, files: list[str], plans: bool = False) -> str:

@@ -37,9 +37,9 @@ def _per_user_part(part: pd.DataFrame, sessions, count_from, pages, total: bool)
     """One partition's journeys, with every user's number of sessions when ``total``."""
     journeys = _journeys_part(part, sessions, count_from, pages)
     if total:
-        kept = part[~part["_repeat"].to_numpy()]
+        users = part[USER].to_numpy()[~part["_repeat"].to_numpy()]
         # Both are sorted by user, one row per user in the journeys.
-        users, counts = np.unique(kept[USER].to_numpy(), return_counts=True)
+        users, counts = np.unique(users, return_counts=True)
         journeys["sessions_total"] = counts.astype(np.int64) if np.array_equal(users, journeys[USER].to_numpy()) \
             else pd.Series(counts, index=users).reindex(journeys[USER].to_numpy()).to_numpy(dtype=np.int64)
     return journeys
