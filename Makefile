@@ -94,13 +94,16 @@ elif [ -e "$$DATA" ]; then echo "error: DATA=$$DATA: not a regular file (a FIFO,
 else echo "error: DATA=$$DATA: no such file or folder" >&2; exit 1; fi
 endef
 
+# make report runs in two steps: preprocessing and the list of reports (make restarts once
+# it has read the new list), then the reports in parallel (PHASE=reports), where the stamps
+# below, just refreshed, are not re-checked, so that the longest report starts first.
+STAMP_CHECK := $(if $(filter reports,$(PHASE)),,FORCE)
+
 .PHONY: report
 report: ## Build the HTML reports into reports/ (DATA=path: another export, a file or a folder of parts)
 	@$(CHECK_DATA)
-	@# First preprocessing and the list of reports (make restarts once it has read the new list),
-	@# then the reports in parallel.
-	@$(MAKE) --no-print-directory $(GENERATED)
-	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS)) $(INDEX)
+	@$(MAKE) --no-print-directory -s $(GENERATED) $(RESOLVED)/comparison.present
+	@$(MAKE) --no-print-directory -s $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS)) PHASE=reports $(INDEX)
 
 ifeq ($(filter grouped-target,$(.FEATURES)),)
 $(INDEX):
@@ -117,7 +120,7 @@ EXECUTED := $(BUILD)/01_preprocessing.ipynb $(ANALYSES:%=$(BUILD)/%.ipynb) $(BUI
 REPORTS := $(EXECUTED:$(BUILD)/%.ipynb=reports/%.html)
 
 # Path, size and date of the input (every part's, for a folder): cheap, and changes with it.
-$(INPUT_STAMP): FORCE
+$(INPUT_STAMP): $(STAMP_CHECK)
 	@$(CHECK_DATA)
 	@mkdir -p $(@D)
 	@id="$$(realpath "$$DATA" 2>/dev/null || printf '%s' "$$DATA") $$(if [ -d "$$DATA" ]; then \
@@ -129,13 +132,13 @@ $(INPUT_STAMP): FORCE
 		mkdir -p $(@D); printf '%s\n' "$$id" > $@; fi
 
 # Whether an optional params file exists (deleting one must rebuild what it set).
-$(RESOLVED)/%.present: FORCE
+$(RESOLVED)/%.present: $(STAMP_CHECK)
 	@mkdir -p $(@D)
 	@state=$$(if [ -f params/$*.yaml ]; then echo present; else echo absent; fi); \
 	if [ "$$(cat $@ 2>/dev/null)" != "$$state" ]; then echo $$state > $@; fi
 
 # Which files params/plans/ holds (adding or removing one re-lists the reports).
-$(PLAN_FILES_STAMP): FORCE
+$(PLAN_FILES_STAMP): $(STAMP_CHECK)
 	@mkdir -p $(@D)
 	@if [ "$$(cat $@ 2>/dev/null)" != "$(ANALYSIS_PARAMS)" ]; then echo "$(ANALYSIS_PARAMS)" > $@; fi
 
