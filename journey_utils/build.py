@@ -767,7 +767,7 @@ def index(executed_notebooks: Sequence, *, data, output, sessions=None, manifest
         for skipped in json.loads(Path(manifest).read_text(encoding="utf-8")).get("skipped", []):
             notes.append(f"{skipped['file']} was skipped: it names plan {skipped['plan']!r}, which is not in "
                          "this input.")
-    page = render_index(entries, data=data, built=run_time(), notes=notes)
+    page = render_index(entries, data=data, built=run_time(), notes=notes, sessions=sessions)
     _write_atomic(output, page)
     # Reports of plans no longer in the data (or in params/) are no longer part of the build.
     keep = {e["href"] for e in entries} | {output.name}
@@ -783,8 +783,22 @@ def index(executed_notebooks: Sequence, *, data, output, sessions=None, manifest
     return output
 
 
-def input_checksum(data) -> str:
-    """The short checksum of an export (a file, or a folder of parts) as the reports show it."""
+def input_checksum(data, sessions=None) -> str:
+    """The short checksum of an export (a file, or a folder of parts) as the reports show it.
+
+    Read from the load report stored in ``sessions`` (the validated sessions the build
+    wrote from ``data``) when it names the same export, which spares hashing a large
+    export again; computed otherwise.
+    """
+    if sessions and Path(sessions).is_file():
+        try:
+            import pyarrow.parquet as pq
+
+            stored = json.loads(pq.read_metadata(sessions).metadata[b"journey_utils.sessions"])["report"]
+            if Path(stored["path"]).resolve() == Path(data).resolve() and stored.get("checksum"):
+                return str(stored["checksum"])
+        except (OSError, KeyError, TypeError, ValueError):
+            pass
     try:
         from journey_utils.io import file_checksum
     except ImportError:  # an older io module: files only
@@ -792,11 +806,11 @@ def input_checksum(data) -> str:
     return file_checksum(data)
 
 
-def render_index(entries, *, data, built: str, notes: Sequence[str] = ()) -> str:
+def render_index(entries, *, data, built: str, notes: Sequence[str] = (), sessions=None) -> str:
     from journey_utils.render import index_page
 
-    return index_page(entries, input_name=Path(data).name, input_checksum=input_checksum(data), built=built,
-                      notes=notes)
+    return index_page(entries, input_name=Path(data).name, input_checksum=input_checksum(data, sessions),
+                      built=built, notes=notes)
 
 
 def refresh(notebooks: Sequence) -> None:

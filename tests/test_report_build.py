@@ -754,3 +754,21 @@ def test_report_on_the_reference_export_matches_the_reference_implementation(tmp
         journeys = ref.journeys_for_plan(grouped, plan)
         assert comparison[f"Users: {plan}"] == f"{len(journeys):,}"
         assert comparison[f"Mean pages per journey: {plan}"] == f"{sum(ref.journey_lengths(journeys)) / len(journeys):,.1f}"
+
+
+def test_the_index_reads_the_exports_checksum_from_the_validated_sessions(tmp_path, monkeypatch):
+    import journey_utils as ju
+    from journey_utils import io
+
+    sample = Path(ju.SAMPLE_PATH)
+    expected = io.file_checksum(sample)
+    sessions = ju.save_sessions(ju.load_sessions(sample), tmp_path / "sessions.parquet")
+    other = tmp_path / "other.csv"
+    other.write_bytes(sample.read_bytes() + b"\n")
+    assert build.input_checksum(other, sessions) == io.file_checksum(other) != expected  # not the same export
+
+    def no_hashing(path):
+        raise AssertionError(f"{path} was hashed again")
+
+    monkeypatch.setattr(io, "file_checksum", no_hashing)
+    assert build.input_checksum(sample, sessions) == expected
