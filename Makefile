@@ -196,7 +196,7 @@ bench: $(INSTALLED) ## Time the pipeline against per-row Python and DuckDB (BENC
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 .PHONY: bench-report
-bench-report: $(INSTALLED) ## Time clean `make report` builds on generated exports (BENCH_ARGS=--sizes 10k,1m,10m)
+bench-report: $(INSTALLED) ## Time clean `make report` builds on generated exports (BENCH_ARGS="--sizes sample,1m,10m")
 	$(PY) benchmarks/bench_report.py $(BENCH_ARGS)
 
 .PHONY: lock
