@@ -212,6 +212,11 @@ def test_a_session_in_two_parts_that_disagree_stops_naming_both(client, tmp_path
     message = str(error.value)
     assert "column 'session_id'" in message and "user 1, session 2" in message
     assert "a.csv line 3" in message and "b.csv line 3" in message
+    # Journeys are compared as written, not as preprocessing would collapse them.
+    (tmp_path / "b.csv").write_text(header + "2,1,Annual,Homepage\n1,2,Annual,Pricing-Pricing\n")
+    frame, _ = cluster.read_sessions(tmp_path)
+    with pytest.raises(ju.JourneyDataError, match="user 1, session 2: a.csv line 3, b.csv line 3"):
+        cluster.preprocess(frame).compute()
 
 
 def test_a_user_with_two_plans_in_two_parts_stops_naming_both(client, tmp_path):

@@ -6,6 +6,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from journey_utils import _codes
 from journey_utils.cluster.parts import (
     PART,
     PLAN,
@@ -17,6 +18,7 @@ from journey_utils.cluster.parts import (
     _repeats,
 )
 from journey_utils.preprocess import preprocess as _pandas_preprocess
+from journey_utils.preprocess import remove_page_duplicates
 
 # --- sessions -> journeys ------------------------------------------------------------------
 
@@ -30,14 +32,35 @@ def _check_sessions(data, function: str) -> None:
                          f"columns present: {', '.join(map(str, data.columns))}")
 
 
+def _collapsed(part: pd.DataFrame) -> pd.DataFrame:
+    """Sessions ready to shuffle: each session's repeated pages collapsed, its raw journey hashed.
+
+    Collapsing a session's runs first does not change what :func:`journey_utils.preprocess`
+    makes of it (pages are removed page by page and runs are collapsed again after,
+    across sessions too), and it shrinks what the shuffle moves several times over. The
+    hash (``_raw``) keeps the check of sessions repeated across parts on the journeys as
+    written.
+    """
+    if PART not in part.columns:
+        part = part.assign(**{PART: pd.Categorical.from_codes(np.zeros(len(part), np.int8), categories=["sessions"])})
+    # The distinct journeys are few: hash those, then look each row's up.
+    labels, values = _codes.labels(part[TARGET])
+    raw = pd.util.hash_array(np.asarray(values, dtype=object))[labels] if len(part) else np.zeros(0, np.uint64)
+    out = remove_page_duplicates(part[REQUIRED + [PART]])
+    out["_raw"] = raw
+    return out
+
+
 def _checked(sessions: dd.DataFrame, npartitions=None) -> dd.DataFrame:
     """The sessions shuffled on user_id and checked across parts (see :func:`_across_parts`)."""
     frame = sessions[REQUIRED + ([PART] if PART in sessions.columns else [])]
-    if PART not in frame.columns:
-        frame = frame.assign(**{PART: pd.Categorical.from_codes(np.zeros(0, np.int8), categories=["sessions"])})
+    meta = frame._meta
+    if PART not in meta.columns:
+        meta = meta.assign(**{PART: pd.Categorical.from_codes(np.zeros(0, np.int8), categories=["sessions"])})
+    meta = meta.assign(_raw=np.zeros(0, np.uint64))
+    frame = frame.map_partitions(_collapsed, meta=meta)
     by_user = frame.shuffle(on=USER, npartitions=npartitions or sessions.npartitions)
-    meta = frame._meta.assign(_repeat=np.zeros(0, dtype=bool))
-    return by_user.map_partitions(_across_parts, meta=meta)
+    return by_user.map_partitions(_across_parts, meta=meta.assign(_repeat=np.zeros(0, dtype=bool)))
 
 
 def _journeys_part(part: pd.DataFrame, sessions, count_from, pages) -> pd.DataFrame:

@@ -268,7 +268,8 @@ def _across_parts(part: pd.DataFrame) -> pd.DataFrame:
         first = order[np.maximum.accumulate(np.where(repeated, 0, np.arange(len(order))))]
         rows = order[repeated]
         bad = np.zeros(len(rows), dtype=bool)
-        for column in (PLAN, TARGET):
+        # The journeys as written: their hash when the sessions were collapsed before the shuffle.
+        for column in (PLAN, "_raw" if "_raw" in part.columns else TARGET):
             values = part[column].to_numpy()
             bad |= values[rows] != values[first[repeated]]
         if bad.any():
