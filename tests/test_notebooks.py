@@ -351,7 +351,7 @@ def test_another_sites_reports_say_what_was_chosen_and_what_is_missing(other_sit
         return "\n".join(output_text(o) for c in nb.cells for o in c.get("outputs", []))
 
     text = shown("analysis-all-plans-missing-pages")
-    assert "are not a page of these journeys" in text and "Pricing" in text
+    assert "are not pages of these journeys" in text and "Pricing" in text
     assert "Journeys with Pricing" not in text, "a missing page gets no row"
     text = shown("comparison-missing-pages")
     assert "**Checkout** (parameter `anchor_page`) is not a page of these journeys" in text
