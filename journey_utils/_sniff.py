@@ -59,6 +59,10 @@ def container(head: bytes, suffixes: list[str]) -> str | None:
             return (f"this is a {kind}-compressed file, but {said}; name it so that it ends in "
                     f"'{_SUFFIX_OF[kind]}' (for example sessions.csv{_SUFFIX_OF[kind]}), or decompress it, and "
                     "load it again")
+    if head[257:262] == b"ustar" and last != ".tar":
+        said = f"its name ends in '{''.join(suffixes)}'" if suffixes else "its name has no suffix"
+        return (f"this is a tar archive, but {said}; name it so that it ends in '.tar' (for example "
+                "sessions.tar) and load it again")
     if last in (".gz", ".tgz", ".bz2", ".xz", ".lzma", ".zst", ".zip") and head:
         kind = next(kind for _, kind, names in _COMPRESSED if last in names)
         if looks_like_text(head):

@@ -94,7 +94,8 @@ class JourneyDataWarning(UserWarning):
     """A session file that was repaired while loading (the message counts what changed)."""
 
 
-def load_sessions(path, *, empty_journeys="drop", multiline_values=False, max_field_bytes=MAX_FIELD_BYTES) -> pd.DataFrame:
+def load_sessions(path, *, empty_journeys="drop", multiline_values=False,
+                  max_field_bytes=MAX_FIELD_BYTES) -> pd.DataFrame:
     """Read a session export and validate it.
 
     Expected columns (names matched ignoring case and surrounding spaces):
@@ -479,11 +480,12 @@ def _check_line_breaks(data: pd.DataFrame, name: str, lines: _Lines, options: di
         spans = ", ".join(f"{start}-{start + n}" if isinstance(start, int) else f"{start} (+{n})"
                           for start, n in zip(starts, breaks))
         more = len(rows) - len(starts)
-        what = "plan" if column == PLAN else "page" if column == TARGET else "such"
+        what = {PLAN: "which no plan name has", TARGET: "which no page name has"}.get(
+            column, "which no value of a session export is expected to hold")
         inside = (f", and {int(swallowed.sum())} of them hold what look like other rows (ids after a line break)"
                   if swallowed.any() else "")
-        _fail(name, column, f"{len(rows)} value{'s hold' if len(rows) > 1 else ' holds'} a line break, which no "
-              f"{what} name has{inside}: a quote left open joins the lines after it into one value "
+        _fail(name, column, f"{len(rows)} value{'s hold' if len(rows) > 1 else ' holds'} a line break, "
+              f"{what}{inside}: a quote left open joins the lines after it into one value "
               f"(the first holds {breaks[0]} line break{'s' if breaks[0] != 1 else ''} and {len(shown[0]):,} "
               f"characters). Fix the quotes, or pass multiline_values=True if the line breaks are meant "
               f"({lines.unit}s {spans}{f' and {more} more' if more > 0 else ''})")
@@ -546,7 +548,8 @@ def _read_parquet(path: Path, name: str) -> _Piece:
                 values.validate(full=True)
             except pa.ArrowException:
                 bad = _not_utf8(values)
-                _fail(name, column, f"not UTF-8 text in {len(bad)} rows; save the text as UTF-8", bad, _Rows(len(table)))
+                _fail(name, column, f"not UTF-8 text in {len(bad)} rows; save the text as UTF-8", bad,
+                      _Rows(len(table)))
             values = pc.fill_null(values, "")
         table = table.set_column(names.index(column), column, values)
     data = table.to_pandas()

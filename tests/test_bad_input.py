@@ -704,8 +704,8 @@ def test_unclosed_quote_in_a_file_over_4_mb_loses_nothing(tmp_path):
     # What the parser returns on its own: part of the file, silently (the bug this guards against).
     assert 0 < arrow_rows(path) < 59_610
     message = load_error(path)
-    assert (f"could not be parsed as CSV: a quote opened on line 101 is never closed, so every line after it "
-            f"(to line 59,611) would be part of one value" in message), message
+    assert ("could not be parsed as CSV: a quote opened on line 101 is never closed, so every line after it "
+            "(to line 59,611) would be part of one value" in message), message
     assert message.endswith("Close or remove the quote on line 101")
 
 
@@ -784,6 +784,20 @@ def test_zstd_and_zip_named_csv(tmp_path):
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("sessions.csv", csv_text(CLEAN))
     assert "this is a zip-compressed file" in load_error(write(tmp_path, buffer.getvalue(), name="z.csv"))
+
+
+def test_tar_archive_named_csv(tmp_path):
+    import io as _io
+    import tarfile
+
+    buffer = _io.BytesIO()
+    data = csv_text(CLEAN).encode()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        member = tarfile.TarInfo("sessions.csv")
+        member.size = len(data)
+        archive.addfile(member, _io.BytesIO(data))
+    message = load_error(write(tmp_path, buffer.getvalue(), name="sessions.csv"))
+    assert "this is a tar archive, but its name ends in '.csv'" in message
 
 
 def test_plain_text_named_gz(tmp_path):
@@ -881,7 +895,7 @@ def test_a_line_over_the_field_limit_is_refused(tmp_path):
     text = HEADER + "\n1,1,Annual,Homepage\n1,2,Annual," + long_journey + "\n2,3,Monthly,Homepage\n"
     for name, content in (("long.csv", text.encode()), ("long.csv.gz", gzip.compress(text.encode()))):
         message = load_error(write(tmp_path, content, name=name), max_field_bytes=1 << 20)
-        assert f"line 3 is 2.3 MB long, longer than any value may be (1.0 MB, max_field_bytes)" in message
+        assert "line 3 is 2.3 MB long, longer than any value may be (1.0 MB, max_field_bytes)" in message
         assert "Pass max_field_bytes=" in message
         data = ju.load_sessions(tmp_path / name)  # the default limit (64 MB) reads it
         assert data["user_journey"].str.len().max() == len(long_journey)

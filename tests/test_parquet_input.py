@@ -205,8 +205,10 @@ def test_parquet_export_loads_like_the_same_csv(tmp_path, export):
 
 @pytest.mark.parametrize("values, column, message", [
     ({"subscription_type": ["Annual", None, "Annual"]}, "subscription_type", r"1 sessions have no plan \(row 2\)"),
-    ({"session_id": [1.0, 2.5, 3.0]}, "session_id", r"1 values are not non-negative integers \(e.g. '2.5'\) \(row 2\)"),
-    ({"user_id": pa.array([1, None, 3], pa.int64())}, "user_id", r"1 values are not non-negative integers \(e.g. ''\) \(row 2\)"),
+    ({"session_id": [1.0, 2.5, 3.0]}, "session_id",
+     r"1 values are not non-negative integers \(e.g. '2.5'\) \(row 2\)"),
+    ({"user_id": pa.array([1, None, 3], pa.int64())}, "user_id",
+     r"1 values are not non-negative integers \(e.g. ''\) \(row 2\)"),
     ({"user_id": pa.array([1, 2, 2**64 - 1], pa.uint64())}, "user_id", r"1 values are too large .*\(row 3\)"),
     ({"subscription_type": ["Annual", "Monthly", "Annual"], "user_id": [1, 1, 1]}, "subscription_type",
      r"1 users have more than one plan .*\(rows 1, 2, 3\)"),
@@ -276,8 +278,8 @@ def test_folder_messages_name_the_part_and_line(tmp_path):
     with pytest.raises(ju.JourneyDataError, match=rf"^{folder}, column 'subscription_type': 1 sessions have no plan "
                                                   r"\(line b.csv:3\)$"):
         ju.load_sessions(folder)
-    folder = parts_folder(tmp_path, {"a.csv": "1,1,Annual,A\n1,2,Annual,B\n", "b.csv": "1,2,Annual,B\n2,5,Monthly, C\n"},
-                          name="repairs")
+    folder = parts_folder(tmp_path, {"a.csv": "1,1,Annual,A\n1,2,Annual,B\n",
+                                     "b.csv": "1,2,Annual,B\n2,5,Monthly, C\n"}, name="repairs")
     with pytest.warns(ju.JourneyDataWarning) as caught:
         data = ju.load_sessions(folder)
     messages = [str(w.message) for w in caught]
