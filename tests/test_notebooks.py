@@ -361,3 +361,43 @@ def test_another_sites_reports_say_what_was_chosen_and_what_is_missing(other_sit
     assert "pages in the most journeys" in text
     assert "nothing to compare" in shown("comparison-one-plan")
     assert "Journey analysis: Free trial → Pro" in shown("analysis-one-plan")
+
+
+def test_the_checks_find_each_kind_of_empty_report():
+    """Each check of tests.other_site flags what it is meant to, and passes a sound report."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from tests.other_site import empty_charts, failed_cells, orphaned_explanations, silent_sections, zero_tables
+
+    def table(rows):
+        body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in rows)
+        return new_output("display_data", data={"text/html": f'<table id="T_x"><thead><tr><th>a</th></tr></thead>'
+                                                             f"<tbody>{body}</tbody></table>", "text/plain": "x"})
+
+    def markdown(text):
+        return new_output("display_data", data={"text/markdown": text})
+
+    image = new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})
+    sound = new_notebook(cells=[
+        new_markdown_cell("## Pages"),
+        new_code_cell("", outputs=[markdown("Two pages."), table([["A", "3", "50.0%"], ["B", "0", "10.0%"]]),
+                                   image, markdown("*How to read this:* bars.")]),
+        new_markdown_cell("## Empty section, said"),
+        new_code_cell("", outputs=[markdown("No journey has 3 pages or more.")]),
+    ])
+    assert report_problems(sound) == []
+    zeros = new_notebook(cells=[new_code_cell("", outputs=[table([["A", "0", "0.0%"], ["B", "0", "12.0%"]])])])
+    assert [p.split(": ", 1)[1] for p in zero_tables(zeros)] == [
+        "table 'T_x' column 2 is zero on every row", "table 'T_x' has a row of zeros: ['A', '0', '0.0%']"]
+    orphan = new_notebook(cells=[new_code_cell("", outputs=[markdown("*How to read this:* bars.")]),
+                                 new_markdown_cell("*How to read this:* dots.")])
+    assert len(orphaned_explanations(orphan)) == 2
+    silent = new_notebook(cells=[new_markdown_cell("## Pages"), new_code_cell("", outputs=[]),
+                                 new_markdown_cell("## Runs"), new_code_cell("", outputs=[markdown("Some.")])])
+    assert [p.split(": ", 1)[1] for p in silent_sections(silent)] == ["section '## Pages' shows nothing"]
+    warned = new_notebook(cells=[new_code_cell("", outputs=[new_output(
+        "stream", name="stderr", text="EmptyChartWarning: chart 'x' has no data to show")])])
+    assert len(empty_charts(warned)) == 1
+    failed = new_notebook(cells=[new_code_cell("", outputs=[new_output(
+        "error", ename="ValueError", evalue="boom", traceback=[])])])
+    assert failed_cells(failed)[0].endswith("ValueError: boom")
