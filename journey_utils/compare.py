@@ -15,8 +15,10 @@ Conventions
 * The counting unit is the journey (one per user after
   :func:`journey_utils.preprocess`); every table says so in ``unit`` and
   gives its denominator in ``n``.
-* Plans are discovered from the data, largest first; pass ``plans`` to choose
-  them and their order (the first plan of a pair is ``plan_a``).
+* Plans are discovered from the data, sorted by name; pass ``plans`` to choose
+  them and their order (the first plan of a pair is ``plan_a``). ``plans`` is
+  read like every ``plan=`` argument (:func:`plans_in`): None is every plan, and
+  a plan named 'All' is an ordinary plan.
 * ``small_sample`` marks a plan with fewer than ``min_n`` journeys in the
   denominator, or a table whose expected count for that plan is below 5 (where
   an exact test replaces the chi-square test). Read such rows as indicative.
@@ -32,20 +34,25 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from journey_utils import _codes
-from journey_utils._checks import check_frame, check_positive_int
+from journey_utils import _codes, inference
+from journey_utils._checks import (
+    check_frame,
+    check_positive_int,
+    plans_present,
+    selected_plans,
+)
 from journey_utils.inference import (
     MIN_EXPECTED,
     N_RESAMPLES,
     adjust_pvalues,
-    independence_test,
+    holm_adjust,
     median_interval,
     newcombe_interval,
-    odds_ratio,
+    share_tests,
     superiority,
     wilson_interval,
 )
-from journey_utils.paths import page_position
+from journey_utils.paths import _first_hits, every_plan_label, page_position
 from journey_utils.preprocess import preprocess
 
 __all__ = [
@@ -67,6 +74,9 @@ USER = "user_id"
 SESSION = "session_id"
 #: Fewer journeys than this in a plan's denominator flags the row as a small sample.
 MIN_N = 30
+#: Features (pages, runs, next pages, positions) seen in fewer journeys than this, all plans
+#: together, are not tested: they could hardly reach significance and would dilute the adjustment.
+MIN_JOURNEYS = 10
 ALL = "All"
 KINDS = ("presence", "sequence", "position", "destination")
 
@@ -83,13 +93,18 @@ _COMPARISON_COLUMNS = [
 
 
 def plans_in(data, plans=None, *, plan_column=PLAN, minimum=2, function="plans_in") -> list[str]:
-    """The plans to compare: given, or discovered from the data (largest first, then by name).
+    """The plans to compare: those named, in that order, or every plan present sorted by name.
+
+    ``plans`` is read like every ``plan=`` argument of the library
+    (:func:`journey_utils._checks.plan_selection`): None means every plan,
+    ``'All'`` too unless a plan is called All (then it raises and asks for
+    ``None`` or ``['All']``), a name or a list names plans.
 
     Parameters
     ----------
     data : DataFrame
         Journeys or sessions with a plan column.
-    plans : list of str, optional
+    plans : None, str or list of str, optional
         Plans to keep, in the order wanted. ``None`` takes every plan present.
     minimum : int, default 2
         Fewest plans needed.
@@ -97,39 +112,29 @@ def plans_in(data, plans=None, *, plan_column=PLAN, minimum=2, function="plans_i
     Returns
     -------
     list of str
+        Distinct plan names (a plan named 'All' is an ordinary plan here).
 
     Examples
     --------
     >>> import pandas as pd
     >>> from journey_utils.compare import plans_in
     >>> plans_in(pd.DataFrame({"subscription_type": ["b", "a", "b", "c"]}))
-    ['b', 'a', 'c']
+    ['a', 'b', 'c']
+    >>> plans_in(pd.DataFrame({"subscription_type": ["b", "a", "b", "c"]}), ["c", "b"])
+    ['c', 'b']
     """
     check_frame(data, function, [plan_column])
-    sizes = data[plan_column].value_counts()
-    present = sorted(sizes.index.tolist(), key=lambda name: (-sizes[name], name))
-    if plans is None:
-        chosen = present
-    else:
-        if isinstance(plans, str):
-            plans = [plans]
-        chosen = list(plans)
-        if not all(isinstance(p, str) for p in chosen):
-            raise TypeError(f"{function}: plans must be a list of plan names; found {plans!r}")
-        unknown = [p for p in chosen if p not in present]
-        if unknown:
-            raise ValueError(
-                f"{function}: unknown plan {', '.join(map(repr, unknown))}; "
-                f"plans present: {', '.join(present) if present else '(none)'}"
-            )
-        if len(set(chosen)) != len(chosen):
-            raise ValueError(f"{function}: plans must not repeat; found {chosen!r}")
+    chosen = selected_plans(data, plans, plan_column, function)
     if len(chosen) < minimum:
         raise ValueError(
             f"{function}: at least {minimum} plans are needed to compare; found {len(chosen)} "
             f"({', '.join(chosen) if chosen else 'none'})"
         )
     return chosen
+
+
+def _min_journeys(value, function) -> int:
+    return MIN_JOURNEYS if value is None else check_positive_int(value, "min_journeys", function)
 
 
 def _check_unit_interval(value, name, function, *, closed=False):
@@ -148,6 +153,10 @@ def _selected(data, plans, target_column, plan_column, function):
     return chosen, selected, plan_code
 
 
+# Largest (journeys x keys) table marked densely when counting features (bytes of a boolean array).
+_DENSE_CELLS = 50_000_000
+
+
 def _feature_counts(journey, keys, plan_code, n_plans):
     """Journeys with each key, per plan: (distinct keys sorted, counts[key, plan]).
 
@@ -158,7 +167,15 @@ def _feature_counts(journey, keys, plan_code, n_plans):
         return np.empty(0, np.int64), np.zeros((0, n_plans), np.int64)
     uniques, dense = np.unique(keys, return_inverse=True)
     n_keys = len(uniques)
-    cells = np.unique(journey.astype(np.int64) * n_keys + dense.reshape(-1))
+    flat = journey.astype(np.int64) * n_keys + dense.reshape(-1)
+    space = (int(journey.max()) + 1) * n_keys
+    if space <= _DENSE_CELLS:
+        # Few enough (journey, key) cells to mark them in a table: no sort needed.
+        marks = np.zeros(space, bool)
+        marks[flat] = True
+        cells = np.flatnonzero(marks)
+    else:
+        cells = np.unique(flat)
     plan_of_cell = plan_code[cells // n_keys]
     counts = np.bincount((cells % n_keys) * n_plans + plan_of_cell, minlength=n_keys * n_plans)
     return uniques, counts.reshape(n_keys, n_plans)
@@ -206,55 +223,81 @@ def _destination_counts(data, page, plans, target_column, plan_column, function)
 # ---------------------------------------------------------------------------
 
 
+def _untested_label(min_journeys) -> str:
+    return f"not tested (in fewer than {min_journeys} journeys)"
+
+
+def _feature_tests(counts, n, *, min_journeys, min_expected, n_resamples, seed) -> pd.DataFrame:
+    """One test per feature (its 2 x k table), the rare features left out, BH over the tested ones.
+
+    This is the family of a question: the per-feature tests of a compare_*
+    table, and the first stage of the pairwise contrasts (:func:`_pairwise`).
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    tested = counts.sum(axis=1) >= min_journeys
+    out = pd.DataFrame({"test": _untested_label(min_journeys), "statistic": np.nan, "p_value": np.nan,
+                        "min_expected": np.nan, "tested": tested})
+    if tested.any():
+        result = share_tests(counts[tested], n, min_expected=min_expected, n_resamples=n_resamples, seed=seed)
+        index = np.flatnonzero(tested)
+        out["test"] = out["test"].astype(object)
+        for column in ("test", "statistic", "p_value", "min_expected"):
+            values = out[column].to_numpy(dtype=object if column == "test" else float, copy=True)
+            values[index] = result[column].to_numpy(dtype=object if column == "test" else float)
+            out[column] = values
+    out["p_adjusted"] = adjust_pvalues(out["p_value"])
+    return out
+
+
 def _comparison(key_name, labels, counts, n, plans, *, unit, confidence, alpha, min_n, min_expected,
-                odds_ratios, n_resamples, seed) -> pd.DataFrame:
-    """Long (feature, plan) table from a count matrix: shares, tests, BH over features."""
+                odds_ratios, n_resamples, seed, min_journeys=1) -> pd.DataFrame:
+    """Long (feature, plan) table from a count matrix: shares, tests, BH over the tested features."""
     labels = np.asarray(labels, dtype=object)
-    counts = np.asarray(counts, dtype=np.int64).reshape(len(labels), len(plans))
+    k = len(plans)
+    counts = np.asarray(counts, dtype=np.int64).reshape(len(labels), k)
     n = np.asarray(n, dtype=np.int64)
     total_n = int(n.sum())
-    rows = []
-    for label, row in zip(labels, counts):
-        total = int(row.sum())
-        table = np.vstack([row, n - row])
-        test = independence_test(table, min_expected=min_expected, n_resamples=n_resamples, seed=seed)
-        expected_with = total * n / total_n if total_n else np.zeros(len(n))
-        expected_without = (total_n - total) * n / total_n if total_n else np.zeros(len(n))
-        for index, plan in enumerate(plans):
-            a, n_a = int(row[index]), int(n[index])
-            b, n_b = total - a, total_n - n_a
-            if odds_ratios:
-                ratio = odds_ratio([[a, n_a - a], [b, n_b - b]], confidence, min_expected=min_expected)
-            else:
-                ratio = (np.nan, np.nan, np.nan)
-            rows.append(
-                (label, plan, a, n_a, b, n_b, *ratio, test.test, test.statistic, test.p_value,
-                 min(expected_with[index], expected_without[index]))
-            )
-    frame = pd.DataFrame(
-        rows,
-        columns=[key_name, "plan", "count", "n", "count_rest", "n_rest", "odds_ratio", "odds_ratio_low",
-                 "odds_ratio_high", "test", "statistic", "p_value", "expected"],
-    )
-    low, high = wilson_interval(frame["count"], frame["n"], confidence)
+    tests = _feature_tests(counts, n, min_journeys=min_journeys, min_expected=min_expected,
+                           n_resamples=n_resamples, seed=seed)
+    total = counts.sum(axis=1)
+    count = counts.ravel()
+    n_row = np.tile(n, len(labels))
+    total_row = np.repeat(total, k)
+    count_rest = total_row - count
+    n_rest = total_n - n_row
+    tested_row = np.repeat(tests["tested"].to_numpy(bool), k)
     with np.errstate(divide="ignore", invalid="ignore"):
-        frame["share"] = frame["count"] / frame["n"]
-        frame["difference"] = frame["share"] - frame["count_rest"] / frame["n_rest"]
+        expected_with = total_row * n_row / total_n
+        expected_without = (total_n - total_row) * n_row / total_n
+    frame = pd.DataFrame({key_name: np.repeat(labels, k), "plan": np.tile(np.asarray(plans, dtype=object), len(labels)),
+                          "count": count, "n": n_row})
+    ratio = np.full((len(frame), 3), np.nan)
+    if odds_ratios and tested_row.any():
+        ratio[tested_row] = np.column_stack(inference.odds_ratios(
+            count[tested_row], n_row[tested_row], count_rest[tested_row], n_rest[tested_row], confidence,
+            min_expected=min_expected))
+    frame["odds_ratio"], frame["odds_ratio_low"], frame["odds_ratio_high"] = ratio.T
+    low, high = wilson_interval(count, n_row, confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["share"] = count / n_row
+        frame["difference"] = frame["share"].to_numpy() - count_rest / n_rest
     frame["share_low"], frame["share_high"] = low, high
-    d_low, d_high = newcombe_interval(frame["count"], frame["n"], frame["count_rest"], frame["n_rest"], confidence)
+    d_low, d_high = newcombe_interval(count, n_row, count_rest, n_rest, confidence)
     frame["difference_low"], frame["difference_high"] = d_low, d_high
     frame["unit"] = unit
-    frame["small_sample"] = (frame["n"] < min_n) | (frame["expected"] < min_expected)
-    frame["versus"] = [_others(plans, plan) for plan in frame["plan"]]
-    # One test per feature: adjust over the features, then spread back to the plan rows.
-    per_feature = frame.drop_duplicates(key_name)
-    adjusted = pd.Series(adjust_pvalues(per_feature["p_value"]), index=per_feature[key_name].to_numpy())
-    frame["p_adjusted"] = frame[key_name].map(adjusted).to_numpy(dtype=float)
-    frame["significant"] = frame["p_adjusted"] <= alpha
-    frame = frame[[key_name, *_COMPARISON_COLUMNS]]
-    frame[key_name] = frame[key_name].astype("str")
-    for column in ("plan", "unit", "versus", "test"):
-        frame[column] = frame[column].astype("str")
+    frame["small_sample"] = (n_row < min_n) | ~(np.minimum(expected_with, expected_without) >= min_expected)
+    versus = {plan: _others(plans, plan) for plan in plans}
+    frame["versus"] = [versus[plan] for plan in plans] * len(labels)
+    # One test per feature, spread to its plan rows.
+    for column in ("test", "statistic", "p_value", "p_adjusted", "tested"):
+        frame[column] = np.repeat(tests[column].to_numpy(), k)
+    frame["significant"] = (frame["p_adjusted"] <= alpha).to_numpy()
+    frame = frame[[key_name, *_COMPARISON_COLUMNS, "tested"]]
+    frame = frame.astype({key_name: "str", "plan": "str", "unit": "str", "versus": "str", "test": "str",
+                          "count": np.int64, "n": np.int64, "statistic": float, "p_value": float,
+                          "p_adjusted": float, "significant": bool, "tested": bool, "small_sample": bool})
+    frame.attrs["min_journeys"] = int(min_journeys)
+    frame.attrs["untested"] = int((~tests["tested"]).sum())
     return frame
 
 
@@ -267,27 +310,43 @@ def _ordered(frame, key_name, plans) -> pd.DataFrame:
     totals = frame.groupby(key_name, sort=False)["count"].transform("sum").to_numpy()
     plan_rank = pd.Categorical(frame["plan"].to_numpy(), categories=plans).codes
     order = np.lexsort((plan_rank, frame[key_name].to_numpy(dtype=str), -totals))
-    return frame.iloc[order].reset_index(drop=True)
+    out = frame.iloc[order].reset_index(drop=True)
+    out.attrs = dict(frame.attrs)
+    return out
 
 
 def compare_presence(data, plans=None, *, confidence=0.95, alpha=0.05, min_n=MIN_N, min_expected=MIN_EXPECTED,
                      odds_ratios=True, n_resamples=N_RESAMPLES, seed=0, target_column=TARGET,
-                     plan_column=PLAN) -> pd.DataFrame:
+                     plan_column=PLAN, min_journeys=None) -> pd.DataFrame:
     """Share of each plan's journeys that contain each page, with a test per page.
 
-    For every page, the 2 x k table (with / without the page x plans) is tested
-    for independence (:func:`journey_utils.inference.independence_test`:
-    chi-square, or an exact test when an expected count is below
-    ``min_expected``); the p-values of all pages are adjusted together
-    (Benjamini–Hochberg). Effects compare each plan with the other plans pooled
-    (``versus``); with two plans that is the two-plan contrast.
+    For every page seen in at least ``min_journeys`` journeys (all plans
+    together), the 2 x k table (with / without the page x plans) is tested for
+    independence (:func:`journey_utils.inference.share_tests`: chi-square when
+    every expected count is at least ``min_expected``, otherwise Fisher's exact
+    test, with a Monte Carlo p-value for three or more plans); the p-values of
+    the tested pages are adjusted together (Benjamini–Hochberg). These per-page
+    tests are the family of the question "which pages differ between plans":
+    :func:`plan_contrasts` and :func:`top_differences` look for the pairs of
+    plans that differ only within the pages significant here, so a page never
+    differs between two plans without differing here.
+
+    Rarer pages are listed with their shares and intervals but not tested
+    (``tested`` False, ``test`` 'not tested (...)', NaN p-values and odds
+    ratios): they could hardly reach significance and would only dilute the
+    adjustment. The filter ignores plans, so it does not bias the tests. The
+    table's ``attrs`` give ``min_journeys`` and how many pages were ``untested``.
+
+    Effects compare each plan with the other plans pooled (``versus``); with two
+    plans that is the two-plan contrast. Everything is computed in numpy over
+    all pages at once (tens of thousands of pages take seconds).
 
     Parameters
     ----------
     data : DataFrame
         Journeys, one per user (:func:`journey_utils.preprocess`).
     plans : list of str, optional
-        Plans to compare (at least two), in order; default every plan, largest first.
+        Plans to compare (at least two), in order; default every plan, sorted by name.
     confidence : float, default 0.95
         Coverage of all intervals.
     alpha : float, default 0.05
@@ -297,13 +356,16 @@ def compare_presence(data, plans=None, *, confidence=0.95, alpha=0.05, min_n=MIN
     min_expected : float, default 5
         Expected count below which the exact test is used (and ``small_sample`` set).
     odds_ratios : bool, default True
-        Compute odds ratios (:func:`journey_utils.inference.odds_ratio`: exact
-        conditional estimate where an expected count is small, sample estimate
-        otherwise). NaN when False.
+        Compute odds ratios of tested pages (:func:`journey_utils.inference.odds_ratios`:
+        exact conditional estimate where an expected count is small, sample
+        estimate otherwise). NaN when False.
     n_resamples, seed : int
         Monte Carlo draws and their seed, for exact tests with more than two plans.
     target_column, plan_column : str
         Names of the journey and plan columns.
+    min_journeys : int, optional
+        Fewest journeys (all plans together) for a page to be tested; default
+        ``MIN_JOURNEYS`` (10).
 
     Returns
     -------
@@ -315,8 +377,8 @@ def compare_presence(data, plans=None, *, confidence=0.95, alpha=0.05, min_n=MIN
         minus the share among ``versus``) with ``difference_low``/``_high``
         (Newcombe), ``odds_ratio`` with ``odds_ratio_low``/``_high``, and the
         page's test: ``test``, ``statistic``, ``p_value``, ``p_adjusted``,
-        ``significant``. Pages by journeys over all plans (descending), then plans
-        in order.
+        ``significant``, and ``tested``. Pages by journeys over all plans
+        (descending), then plans in order.
 
     Examples
     --------
@@ -324,7 +386,7 @@ def compare_presence(data, plans=None, *, confidence=0.95, alpha=0.05, min_n=MIN
     >>> from journey_utils.compare import compare_presence
     >>> df = pd.DataFrame({"user_journey": ["A-B", "A", "B", "B"],
     ...                    "subscription_type": ["x", "x", "y", "y"]})
-    >>> table = compare_presence(df)
+    >>> table = compare_presence(df, min_journeys=1)
     >>> table[["page", "plan", "count", "n", "share"]].values.tolist()
     [['B', 'x', 1, 2, 0.5], ['B', 'y', 2, 2, 1.0], ['A', 'x', 2, 2, 1.0], ['A', 'y', 0, 2, 0.0]]
     >>> table["test"].iloc[0]
@@ -333,10 +395,11 @@ def compare_presence(data, plans=None, *, confidence=0.95, alpha=0.05, min_n=MIN
     function = "compare_presence"
     confidence = _check_unit_interval(confidence, "confidence", function)
     alpha = _check_unit_interval(alpha, "alpha", function)
+    min_journeys = _min_journeys(min_journeys, function)
     chosen, labels, counts, n = _presence_counts(data, plans, target_column, plan_column, function)
     table = _comparison("page", labels, counts, n, chosen, unit="journeys",
                         confidence=confidence, alpha=alpha, min_n=min_n, min_expected=min_expected,
-                        odds_ratios=odds_ratios, n_resamples=n_resamples, seed=seed)
+                        odds_ratios=odds_ratios, n_resamples=n_resamples, seed=seed, min_journeys=min_journeys)
     return _ordered(table, "page", chosen)
 
 
@@ -358,7 +421,7 @@ def compare_sequences(data, n=3, plans=None, *, min_journeys=10, confidence=0.95
     n : int, default 3
         Pages per run.
     plans : list of str, optional
-        Plans to compare (at least two); default every plan, largest first.
+        Plans to compare (at least two); default every plan, sorted by name.
     min_journeys : int, default 10
         Fewest journeys (all plans together) for a run to be tested.
     odds_ratios : bool, default False
@@ -387,21 +450,24 @@ def compare_sequences(data, n=3, plans=None, *, min_journeys=10, confidence=0.95
                                                      function)
     table = _comparison("sequence", labels, counts, sizes, chosen, unit="journeys",
                         confidence=confidence, alpha=alpha, min_n=min_n, min_expected=min_expected,
-                        odds_ratios=odds_ratios, n_resamples=n_resamples, seed=seed)
+                        odds_ratios=odds_ratios, n_resamples=n_resamples, seed=seed, min_journeys=min_journeys)
     return _ordered(table, "sequence", chosen)
 
 
 def compare_destinations(data, page, plans=None, *, confidence=0.95, alpha=0.05, min_n=MIN_N,
                          min_expected=MIN_EXPECTED, odds_ratios=True, n_resamples=N_RESAMPLES, seed=0,
-                         target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
+                         target_column=TARGET, plan_column=PLAN, min_journeys=None) -> pd.DataFrame:
     """Does what follows ``page`` differ by plan?
 
     The unit is the journey, so that every user weighs the same and the tests'
     independence assumption holds: among journeys in which ``page`` is followed
     by another page (``n``), ``count`` is how many go from ``page`` directly to
     ``next_page`` at least once. A journey can go to several next pages, so the
-    shares of one plan can add up to more than 1. The p-values of all next pages
-    are adjusted together.
+    shares of one plan can add up to more than 1. Next pages reached from
+    ``page`` in fewer than ``min_journeys`` journeys (all plans together;
+    default ``MIN_JOURNEYS``, 10) are listed but not tested, as in
+    :func:`compare_presence`; the p-values of the tested next pages are
+    adjusted together.
 
     Parameters
     ----------
@@ -410,8 +476,8 @@ def compare_destinations(data, page, plans=None, *, confidence=0.95, alpha=0.05,
     page : str
         The page whose next pages are compared, e.g. ``'Pricing'``.
     plans : list of str, optional
-        Plans to compare (at least two); default every plan, largest first.
-    confidence, alpha, min_n, min_expected, odds_ratios, n_resamples, seed, target_column, plan_column
+        Plans to compare (at least two); default every plan, sorted by name.
+    confidence, alpha, min_n, min_expected, odds_ratios, n_resamples, seed, target_column, plan_column, min_journeys
         As in :func:`compare_presence`.
 
     Returns
@@ -426,16 +492,18 @@ def compare_destinations(data, page, plans=None, *, confidence=0.95, alpha=0.05,
     >>> from journey_utils.compare import compare_destinations
     >>> df = pd.DataFrame({"user_journey": ["P-A-P-B", "P-A", "P-B", "A"],
     ...                    "subscription_type": ["x", "x", "y", "y"]})
-    >>> compare_destinations(df, "P")[["next_page", "plan", "count", "n"]].values.tolist()
+    >>> compare_destinations(df, "P", min_journeys=1)[["next_page", "plan", "count", "n"]].values.tolist()
     [['A', 'x', 2, 2], ['A', 'y', 0, 1], ['B', 'x', 1, 2], ['B', 'y', 1, 1]]
     """
     function = "compare_destinations"
     confidence = _check_unit_interval(confidence, "confidence", function)
     alpha = _check_unit_interval(alpha, "alpha", function)
+    min_journeys = _min_journeys(min_journeys, function)
     chosen, labels, counts, leaving = _destination_counts(data, page, plans, target_column, plan_column, function)
     table = _comparison("next_page", labels, counts, leaving, chosen,
                         unit="journeys", confidence=confidence, alpha=alpha, min_n=min_n,
-                        min_expected=min_expected, odds_ratios=odds_ratios, n_resamples=n_resamples, seed=seed)
+                        min_expected=min_expected, odds_ratios=odds_ratios, n_resamples=n_resamples, seed=seed,
+                        min_journeys=min_journeys)
     return _ordered(table, "next_page", chosen)
 
 
@@ -448,11 +516,23 @@ def plan_contrasts(comparison, *, confidence=0.95, alpha=0.05, min_n=MIN_N, min_
                    odds_ratios=True) -> pd.DataFrame:
     """Every two-plan contrast of a ``compare_*`` table, each with its own 2x2 test.
 
-    For each feature and each pair of plans (in the table's plan order, so
-    ``plan_a`` is the larger plan by default) the 2x2 table is tested
-    (chi-square with Yates' correction, or Fisher's exact test when an expected
-    count is below ``min_expected``). All rows are adjusted together
-    (Benjamini–Hochberg over features x pairs).
+    For each feature and each pair of plans (in the table's plan order) the 2x2
+    table is tested (chi-square with Yates' correction, or Fisher's exact test
+    when an expected count is below ``min_expected``).
+
+    Which contrasts are significant follows the table's own per-feature tests,
+    so that the two never contradict each other (Benjamini and Bogomolov's
+    selective inference on families, 2014): the features whose adjusted p-value
+    in ``comparison`` is at most ``alpha`` are selected (``R`` of the ``m``
+    tested features); within a selected feature, the pairs are adjusted with
+    Holm's method and tested at level ``alpha * R / m``. The reported
+    ``p_adjusted`` is the larger of the feature's adjusted p-value and the
+    pair's Holm p-value times ``m / R``, so a pair is ``significant`` exactly
+    when its feature differs between plans in the table and the pair passes
+    that level. With two plans, the one pair's test is the feature's test. A
+    feature can differ between plans without any single pair differing
+    clearly (the overall test pools the evidence of all plans).
+    Features the table did not test (too rare) are not tested here either.
 
     Parameters
     ----------
@@ -472,7 +552,9 @@ def plan_contrasts(comparison, *, confidence=0.95, alpha=0.05, min_n=MIN_N, min_
         ``share_b``, ``difference`` (``share_a - share_b``) with
         ``difference_low``/``_high`` (Newcombe), ``odds_ratio`` (odds of a over
         b) with ``odds_ratio_low``/``_high``, ``test``, ``statistic``,
-        ``p_value``, ``p_adjusted``, ``significant``, ``small_sample``.
+        ``p_value`` (the pair's own test), ``p_adjusted``, ``significant``,
+        ``small_sample``, and ``p_feature`` (the feature's adjusted p-value in
+        ``comparison``).
 
     Examples
     --------
@@ -480,7 +562,7 @@ def plan_contrasts(comparison, *, confidence=0.95, alpha=0.05, min_n=MIN_N, min_
     >>> from journey_utils.compare import compare_presence, plan_contrasts
     >>> df = pd.DataFrame({"user_journey": ["A-B", "A", "B", "B"],
     ...                    "subscription_type": ["x", "x", "y", "y"]})
-    >>> plan_contrasts(compare_presence(df))[["page", "plan_a", "plan_b", "difference"]].values.tolist()
+    >>> plan_contrasts(compare_presence(df, min_journeys=1))[["page", "plan_a", "plan_b", "difference"]].values.tolist()
     [['B', 'x', 'y', -0.5], ['A', 'x', 'y', 1.0]]
     """
     function = "plan_contrasts"
@@ -489,54 +571,99 @@ def plan_contrasts(comparison, *, confidence=0.95, alpha=0.05, min_n=MIN_N, min_
             f"{function}: expected the table returned by a compare_* function; found {type(comparison).__name__}"
         )
     key = comparison.columns[0]
-    check_frame(comparison, function, [key, "plan", "count", "n", "unit"])
+    check_frame(comparison, function, [key, "plan", "count", "n", "unit", "p_value", "p_adjusted"])
     plans = list(pd.unique(comparison["plan"]))
     features = pd.unique(comparison[key])
     count = comparison.pivot(index=key, columns="plan", values="count").loc[features, plans]
     size = comparison.pivot(index=key, columns="plan", values="n").loc[features, plans]
-    unit = comparison.groupby(key, sort=False)["unit"].first().loc[features].to_numpy()
+    first = comparison.drop_duplicates(key).set_index(key).loc[features]
+    unit = first["unit"].to_numpy()
+    family = pd.DataFrame({"p_value": first["p_value"].to_numpy(float),
+                           "p_adjusted": first["p_adjusted"].to_numpy(float)})
     return _pairwise(key, features, count.to_numpy(np.int64), size.to_numpy(np.int64), plans, unit,
                      confidence=confidence, alpha=alpha, min_n=min_n, min_expected=min_expected,
-                     odds_ratios=odds_ratios)
+                     odds_ratios=odds_ratios, family=family)
+
+
+def _hierarchical(p_feature, p_pair, feature_of_pair, alpha):
+    """Pair-level adjusted p-values within selected features (Benjamini–Bogomolov with Holm inside).
+
+    ``p_feature`` holds the features' BH-adjusted p-values (NaN: not tested);
+    ``p_pair`` the pairs' raw p-values and ``feature_of_pair`` their feature.
+    """
+    p_feature = np.asarray(p_feature, dtype=float)
+    tested = int(np.isfinite(p_feature).sum())
+    selected = int((p_feature <= alpha).sum())
+    holm = holm_adjust(p_pair, feature_of_pair)
+    scale = tested / selected if selected else 1.0
+    with np.errstate(invalid="ignore"):
+        adjusted = np.maximum(p_feature[feature_of_pair], np.minimum(1.0, holm * scale))
+    return adjusted
 
 
 def _pairwise(key, labels, counts, sizes, plans, unit, *, confidence, alpha, min_n, min_expected,
-              odds_ratios) -> pd.DataFrame:
-    """Two-plan contrasts from counts[feature, plan] and sizes (per plan, or per feature and plan)."""
+              odds_ratios, family) -> pd.DataFrame:
+    """Two-plan contrasts from counts[feature, plan] and sizes (per plan, or per feature and plan).
+
+    ``family`` holds the features' own tests (``p_value``, ``p_adjusted``; NaN:
+    not tested); the pairs are adjusted within it by :func:`_hierarchical`.
+    """
     counts = np.asarray(counts, dtype=np.int64).reshape(len(labels), len(plans))
     sizes = np.broadcast_to(np.asarray(sizes, dtype=np.int64), counts.shape)
     units = np.broadcast_to(np.asarray(unit, dtype=object), (len(labels),))
-    rows = []
-    for index, feature in enumerate(labels):
-        for i, j in combinations(range(len(plans)), 2):
-            a, n_a, b, n_b = int(counts[index, i]), int(sizes[index, i]), int(counts[index, j]), int(sizes[index, j])
-            table = [[a, n_a - a], [b, n_b - b]]
-            test = independence_test(table, min_expected=min_expected)
-            ratio = odds_ratio(table, confidence, min_expected=min_expected) if odds_ratios else (np.nan,) * 3
-            small = min(n_a, n_b) < min_n or not (test.min_expected >= min_expected)
-            rows.append((feature, plans[i], plans[j], units[index], a, n_a, b, n_b, *ratio, test.test,
-                         test.statistic, test.p_value, small))
-    frame = pd.DataFrame(
-        rows,
-        columns=[key, "plan_a", "plan_b", "unit", "count_a", "n_a", "count_b", "n_b", "odds_ratio",
-                 "odds_ratio_low", "odds_ratio_high", "test", "statistic", "p_value", "small_sample"],
-    )
+    pairs = list(combinations(range(len(plans)), 2))
+    first = np.array([i for i, _ in pairs], dtype=np.int64)
+    second = np.array([j for _, j in pairs], dtype=np.int64)
+    n_pairs = len(pairs)
+    feature = np.repeat(np.arange(len(labels)), n_pairs)
+    i, j = np.tile(first, len(labels)), np.tile(second, len(labels))
+    a, n_a = counts[feature, i], sizes[feature, i]
+    b, n_b = counts[feature, j], sizes[feature, j]
+    tested = np.isfinite(np.asarray(family["p_value"], dtype=float))[feature]
+    test = np.full(len(a), "not tested", dtype=object)
+    statistic = np.full(len(a), np.nan)
+    p_value = np.full(len(a), np.nan)
+    lowest = np.full(len(a), np.nan)
+    if tested.any():
+        result = share_tests(np.column_stack([a[tested], b[tested]]), np.column_stack([n_a[tested], n_b[tested]]),
+                             min_expected=min_expected)
+        test[tested] = result["test"].to_numpy(dtype=object)
+        statistic[tested] = result["statistic"].to_numpy(float)
+        p_value[tested] = result["p_value"].to_numpy(float)
+        lowest[tested] = result["min_expected"].to_numpy(float)
+    ratio = np.full((len(a), 3), np.nan)
+    if odds_ratios and tested.any():
+        ratio[tested] = np.column_stack(inference.odds_ratios(a[tested], n_a[tested], b[tested], n_b[tested],
+                                                              confidence, min_expected=min_expected))
+    p_feature = np.asarray(family["p_adjusted"], dtype=float)
+    frame = pd.DataFrame({
+        key: np.asarray(labels, dtype=object)[feature],
+        "plan_a": np.asarray(plans, dtype=object)[i],
+        "plan_b": np.asarray(plans, dtype=object)[j],
+        "unit": units[feature],
+        "count_a": a, "n_a": n_a, "count_b": b, "n_b": n_b,
+        "odds_ratio": ratio[:, 0], "odds_ratio_low": ratio[:, 1], "odds_ratio_high": ratio[:, 2],
+        "test": test, "statistic": statistic, "p_value": p_value,
+        "small_sample": (np.minimum(n_a, n_b) < min_n) | ~(lowest >= min_expected),
+    })
     with np.errstate(divide="ignore", invalid="ignore"):
-        frame["share_a"] = frame["count_a"] / frame["n_a"]
-        frame["share_b"] = frame["count_b"] / frame["n_b"]
+        frame["share_a"] = a / n_a
+        frame["share_b"] = b / n_b
     frame["difference"] = frame["share_a"] - frame["share_b"]
-    low, high = newcombe_interval(frame["count_a"], frame["n_a"], frame["count_b"], frame["n_b"], confidence)
+    low, high = newcombe_interval(a, n_a, b, n_b, confidence)
     frame["difference_low"], frame["difference_high"] = low, high
-    frame["p_adjusted"] = adjust_pvalues(frame["p_value"])
-    frame["significant"] = frame["p_adjusted"] <= alpha
+    frame["p_adjusted"] = _hierarchical(p_feature, p_value, feature, alpha)
+    frame["significant"] = (frame["p_adjusted"] <= alpha).to_numpy()
+    frame["p_feature"] = p_feature[feature]
     columns = [key, "plan_a", "plan_b", "unit", "count_a", "n_a", "share_a", "count_b", "n_b", "share_b",
                "difference", "difference_low", "difference_high", "odds_ratio", "odds_ratio_low",
-               "odds_ratio_high", "test", "statistic", "p_value", "p_adjusted", "significant", "small_sample"]
+               "odds_ratio_high", "test", "statistic", "p_value", "p_adjusted", "significant", "small_sample",
+               "p_feature"]
     frame = frame[columns]
     for column in (key, "plan_a", "plan_b", "unit", "test"):
         frame[column] = frame[column].astype("str")
     frame = frame.astype({"count_a": np.int64, "n_a": np.int64, "count_b": np.int64, "n_b": np.int64,
-                          "small_sample": bool, "significant": bool})
+                          "small_sample": bool, "significant": bool, "statistic": float, "p_value": float})
     return frame
 
 
@@ -558,7 +685,7 @@ def compare_positions(data, page, plans=None, *, confidence=0.95, min_n=MIN_N, t
     page : str
         The page, e.g. ``'Pricing'``.
     plans : list of str, optional
-        Plans to show (at least one); default every plan, largest first.
+        Plans to show (at least one); default every plan, sorted by name.
     confidence : float, default 0.95
         Coverage of the median intervals (binomial order statistics; NaN below
         6 journeys at 95%).
@@ -606,7 +733,7 @@ def compare_positions(data, page, plans=None, *, confidence=0.95, min_n=MIN_N, t
 
 def position_contrasts(data, pages=None, plans=None, *, measure="position", confidence=0.95, alpha=0.05,
                        min_n=MIN_N, n_resamples=N_RESAMPLES, seed=0, target_column=TARGET,
-                       plan_column=PLAN) -> pd.DataFrame:
+                       plan_column=PLAN, min_journeys=None) -> pd.DataFrame:
     """Do two plans reach a page at different points of their journeys? (Mann–Whitney)
 
     For each page and pair of plans, the journeys of each plan that reach the
@@ -615,7 +742,16 @@ def position_contrasts(data, pages=None, plans=None, *, measure="position", conf
     of each plan (-1..1; negative: plan a reaches the page earlier), with its
     interval (:func:`journey_utils.inference.superiority`: seeded bootstrap, or
     DeLong's for large samples); the test is the two-sided Mann–Whitney U test.
-    All rows are adjusted together (Benjamini–Hochberg over pages x pairs).
+
+    The family is one test per page, as for shares (see :func:`plan_contrasts`):
+    does the position differ between the plans at all (Kruskal–Wallis over the
+    plans with at least 2 journeys reaching the page; with two plans, the
+    Mann–Whitney test itself), adjusted over the pages (Benjamini–Hochberg,
+    ``p_page``). The pairs of a page significant there are adjusted with Holm's
+    method at level ``alpha * R / m`` (``R`` pages significant of ``m`` tested):
+    ``p_adjusted`` is the larger of the page's adjusted p-value and the pair's
+    Holm p-value times ``m / R``. Pages reached by fewer than ``min_journeys``
+    journeys (all plans together; default ``MIN_JOURNEYS``, 10) are not tested.
 
     Parameters
     ----------
@@ -624,7 +760,7 @@ def position_contrasts(data, pages=None, plans=None, *, measure="position", conf
     pages : str or list of str, optional
         Pages to compare; default every page present.
     plans : list of str, optional
-        Plans to compare (at least two), in order; default every plan, largest first.
+        Plans to compare (at least two), in order; default every plan, sorted by name.
     measure : {'position', 'step'}, default 'position'
         Relative position (0 = first page, 1 = last) or step number (1 = first).
     confidence, alpha, min_n
@@ -643,8 +779,9 @@ def position_contrasts(data, pages=None, plans=None, *, measure="position", conf
         the interval was computed: seeded bootstrap, or DeLong's for more than
         5,000 journeys), ``test``,
         ``statistic`` (U of a), ``p_value``, ``p_adjusted``, ``significant``,
-        ``small_sample``. Pairs where a plan has fewer than 2 journeys reaching
-        the page are listed with NaN statistics.
+        ``small_sample``, ``p_page`` (the page's adjusted p-value). Pairs where a
+        plan has fewer than 2 journeys reaching the page, and pages not tested,
+        are listed with NaN statistics.
 
     Examples
     --------
@@ -652,7 +789,7 @@ def position_contrasts(data, pages=None, plans=None, *, measure="position", conf
     >>> from journey_utils.compare import position_contrasts
     >>> df = pd.DataFrame({"user_journey": ["P-A-B", "P-B", "A-B-P", "B-P"],
     ...                    "subscription_type": ["x", "x", "y", "y"]})
-    >>> position_contrasts(df, "P", n_resamples=99)[["page", "effect", "p_value"]].round(3).values.tolist()
+    >>> position_contrasts(df, "P", n_resamples=99, min_journeys=1)[["page", "effect", "p_value"]].round(3).values.tolist()
     [['P', -1.0, 0.194]]
     """
     function = "position_contrasts"
@@ -660,21 +797,41 @@ def position_contrasts(data, pages=None, plans=None, *, measure="position", conf
         raise ValueError(f"{function}: measure must be 'position' or 'step'; found {measure!r}")
     confidence = _check_unit_interval(confidence, "confidence", function)
     alpha = _check_unit_interval(alpha, "alpha", function)
+    min_journeys = _min_journeys(min_journeys, function)
     chosen, selected, _ = _selected(data, plans, target_column, plan_column, function)
     sizes = selected[plan_column].value_counts()
     if pages is None:
-        coded = _codes.encode(selected[target_column])
-        present = np.unique(coded.codes)
-        pages = sorted(coded.pages[present].tolist())
+        # Every page reached by enough journeys (the rarer ones would not be tested).
+        _, labels, counts, _ = _presence_counts(selected, chosen, target_column, plan_column, function)
+        pages = sorted(labels[counts.sum(axis=1) >= min_journeys].tolist())
     elif isinstance(pages, str):
         pages = [pages]
-    rows = []
+    pages = list(pages)
     for page in pages:
-        positions = page_position(selected, page, target_column=target_column, plan_column=plan_column)
-        values = {plan: positions.loc[positions["plan"] == plan, measure].to_numpy(dtype=float) for plan in chosen}
+        if not isinstance(page, str):
+            raise TypeError(f"{function}: pages must be page names (str); found {page!r}")
+    rows = []
+    page_tests = []
+    coded = _codes.encode(selected[target_column])
+    plan_of_journey = pd.Categorical(selected[plan_column].to_numpy(), categories=chosen).codes
+    for page in pages:
+        code = coded.code_of(page) if isinstance(page, str) else None
+        journey, where = _first_hits(coded, code) if code is not None else (np.empty(0, np.int64),) * 2
+        length = coded.lengths[journey]
+        step = where - coded.offsets[journey] + 1
+        value = step.astype(float) if measure == "step" else np.where(
+            length > 1, (step - 1) / np.maximum(length - 1, 1), 0.0)
+        owner = plan_of_journey[journey]
+        values = {plan: value[owner == index] for index, plan in enumerate(chosen)}
+        testable = len(journey) >= min_journeys
+        page_tests.append(_position_family_test(values, chosen) if testable else np.nan)
         for plan_a, plan_b in combinations(chosen, 2):
             x, y = values[plan_a], values[plan_b]
-            result = superiority(x, y, confidence=confidence, n_resamples=n_resamples, seed=seed)
+            if testable:
+                result = superiority(x, y, confidence=confidence, n_resamples=n_resamples, seed=seed)
+            else:
+                result = dict.fromkeys(("superiority", "low", "high", "statistic", "p_value"), np.nan)
+                result["interval"] = ""
             rows.append(
                 (page, plan_a, plan_b, len(x), int(sizes.get(plan_a, 0)), *median_interval(x, confidence),
                  len(y), int(sizes.get(plan_b, 0)), *median_interval(y, confidence), result["superiority"],
@@ -687,17 +844,34 @@ def position_contrasts(data, pages=None, plans=None, *, measure="position", conf
                  "count_b", "n_b", "median_b", "median_b_low", "median_b_high", "superiority", "effect",
                  "effect_low", "effect_high", "interval", "statistic", "p_value", "small_sample"],
     )
+    n_pairs = len(chosen) * (len(chosen) - 1) // 2
+    page_adjusted = adjust_pvalues(page_tests)
+    feature = np.repeat(np.arange(len(pages)), n_pairs)
     frame.insert(3, "unit", "journeys")
     frame.insert(4, "measure", measure)
     frame.insert(len(frame.columns) - 3, "test", "Mann-Whitney U")
-    frame["p_adjusted"] = adjust_pvalues(frame["p_value"])
-    frame["significant"] = frame["p_adjusted"] <= alpha
-    columns = [c for c in frame.columns if c != "small_sample"] + ["small_sample"]
+    frame["p_adjusted"] = _hierarchical(page_adjusted, frame["p_value"].to_numpy(float), feature, alpha)
+    frame["significant"] = (frame["p_adjusted"] <= alpha).to_numpy()
+    frame["p_page"] = page_adjusted[feature]
+    columns = [c for c in frame.columns if c not in ("small_sample", "p_page")] + ["small_sample", "p_page"]
     frame = frame[columns]
     for column in ("page", "plan_a", "plan_b", "unit", "measure", "interval", "test"):
         frame[column] = frame[column].astype("str")
     frame["small_sample"] = frame["small_sample"].astype(bool)
     return frame
+
+
+def _position_family_test(values, plans) -> float:
+    """p-value of "the position differs between plans" for one page (NaN when nothing can be tested)."""
+    groups = [values[p] for p in plans if len(values[p]) >= 2]
+    if len(groups) < 2:
+        return np.nan
+    if len(plans) == 2:
+        # Two plans: the family test is the pair's own Mann-Whitney test.
+        return float(stats.mannwhitneyu(groups[0], groups[1], alternative="two-sided").pvalue)
+    if len(np.unique(np.concatenate(groups))) == 1:
+        return 1.0
+    return float(stats.kruskal(*groups).pvalue)
 
 
 # ---------------------------------------------------------------------------
@@ -736,6 +910,7 @@ def _share_rows(contrasts, kind, key, denominator, feature=None) -> pd.DataFrame
             "effect_high": contrasts["difference_high"],
             "test": contrasts["test"],
             "p_value": contrasts["p_value"],
+            "p_adjusted": contrasts["p_adjusted"],
             "small_sample": contrasts["small_sample"],
         }
     )
@@ -743,19 +918,33 @@ def _share_rows(contrasts, kind, key, denominator, feature=None) -> pd.DataFrame
 
 def top_differences(data, plans=None, *, kinds=("presence", "sequence", "position"), n=3, min_journeys=10,
                     destinations=(), top=10, confidence=0.95, alpha=0.05, min_n=MIN_N,
-                    n_resamples=N_RESAMPLES, seed=0, target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
+                    n_resamples=N_RESAMPLES, seed=0, target_column=TARGET, plan_column=PLAN,
+                    position_pages=None, feature_journeys=None) -> pd.DataFrame:
     """The largest statistically supported differences between plans, ranked.
 
-    Gathers every two-plan contrast of the requested kinds — page presence
+    Gathers the two-plan contrasts of the requested kinds — page presence
     (:func:`compare_presence`), runs of ``n`` pages (:func:`compare_sequences`),
     where pages are first reached (:func:`position_contrasts`) and, for the
     pages in ``destinations``, what follows them (:func:`compare_destinations`)
-    — adjusts all their p-values together (Benjamini–Hochberg over everything
-    gathered), keeps the significant ones and ranks them. The intervals of the
-    kept differences are adjusted for that selection: with ``R`` kept of ``m``
-    tested, each is a ``1 - R * (1 - confidence) / m`` interval (Benjamini and
-    Yekutieli's false-coverage-rate intervals, the companion of the
-    Benjamini–Hochberg adjustment), so that on average no more than
+    — keeps the significant ones and ranks them.
+
+    Each kind of question is one family of tests, the same as in its section
+    table, so that the findings and the tables never contradict each other: the
+    features of a family (pages, runs, next pages of a page, positions of pages)
+    are tested one by one across all plans and adjusted together
+    (Benjamini–Hochberg), exactly as in the ``compare_*`` table; a pair of plans
+    is a finding only when its feature is significant there and the pair passes
+    Holm's adjustment within the feature at level ``alpha * R / m`` (``R``
+    features significant of the ``m`` tested; Benjamini and Bogomolov's
+    selective inference, see :func:`plan_contrasts`). A feature significant in
+    its table is therefore a finding candidate, and every finding's feature is
+    significant in its table. Rare features (fewer than ``feature_journeys``
+    journeys; runs: ``min_journeys``) are not tested, as in the tables.
+
+    The intervals of the kept differences are adjusted for that selection:
+    with ``R`` kept of the ``m`` pairs tested (all kinds together), each is a
+    ``1 - R * (1 - confidence) / m`` interval (Benjamini and Yekutieli's
+    false-coverage-rate intervals), so that on average no more than
     ``1 - confidence`` of the intervals shown miss their true difference.
 
     Ranking: results from small samples come after all others (they are
@@ -771,7 +960,7 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
     data : DataFrame
         Journeys, one per user.
     plans : list of str, optional
-        Plans to compare (at least two); default every plan, largest first.
+        Plans to compare (at least two); default every plan, sorted by name.
     kinds : sequence of {'presence', 'sequence', 'position', 'destination'}
         Kinds of difference to gather. 'destination' needs ``destinations``.
     n : int, default 3
@@ -784,6 +973,14 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
         Rows to return (None: every significant difference).
     confidence, alpha, min_n, n_resamples, seed, target_column, plan_column
         As in :func:`compare_presence` and :func:`position_contrasts`.
+    position_pages : str or list of str, optional
+        Pages whose position is compared (the family of the position
+        question); default every page reached by at least
+        ``feature_journeys`` journeys. Pass the pages of the report's position
+        table so that both are the same family.
+    feature_journeys : int, optional
+        Fewest journeys for a page, next page or position to be tested, as
+        ``min_journeys`` of :func:`compare_presence`; default ``MIN_JOURNEYS`` (10).
 
     Returns
     -------
@@ -823,27 +1020,36 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
     if top is not None:
         top = check_positive_int(top, "top", function)
     pairwise = dict(confidence=confidence, alpha=alpha, min_n=min_n, min_expected=MIN_EXPECTED, odds_ratios=False)
+    family = dict(min_expected=MIN_EXPECTED, n_resamples=n_resamples, seed=seed)
+    rare = _min_journeys(None if feature_journeys is None else feature_journeys, function)
     chosen = plans_in(data, plans, plan_column=plan_column, function=function)
     parts = []
-    if "presence" in kinds:
+    if "presence" in kinds or ("position" in kinds and position_pages is None):
         _, labels, counts, sizes = _presence_counts(data, chosen, target_column, plan_column, function)
-        contrasts = _pairwise("page", labels, counts, sizes, chosen, "journeys", **pairwise)
+        if position_pages is None:
+            # The position family: every page reached by enough journeys.
+            position_pages = sorted(labels[counts.sum(axis=1) >= rare].tolist())
+    if "presence" in kinds:
+        tests = _feature_tests(counts, sizes, min_journeys=rare, **family)
+        contrasts = _pairwise("page", labels, counts, sizes, chosen, "journeys", family=tests, **pairwise)
         parts.append(_share_rows(contrasts, "presence", "page", "journeys of the plan"))
     if "sequence" in kinds:
         _, labels, counts, sizes = _sequence_counts(data, n, chosen, min_journeys, target_column, plan_column,
                                                     function)
-        contrasts = _pairwise("sequence", labels, counts, sizes, chosen, "journeys", **pairwise)
+        tests = _feature_tests(counts, sizes, min_journeys=min_journeys, **family)
+        contrasts = _pairwise("sequence", labels, counts, sizes, chosen, "journeys", family=tests, **pairwise)
         parts.append(_share_rows(contrasts, "sequence", "sequence", "journeys of the plan"))
     if "destination" in kinds:
         for page in destinations:
             _, labels, counts, sizes = _destination_counts(data, page, chosen, target_column, plan_column, function)
-            contrasts = _pairwise("next_page", labels, counts, sizes, chosen, "journeys", **pairwise)
+            tests = _feature_tests(counts, sizes, min_journeys=rare, **family)
+            contrasts = _pairwise("next_page", labels, counts, sizes, chosen, "journeys", family=tests, **pairwise)
             parts.append(_share_rows(contrasts, "destination", "next_page", f"journeys that leave {page}",
                                      feature=lambda next_page, page=page: page + " -> " + next_page))
     if "position" in kinds:
-        contrasts = position_contrasts(data, None, chosen, confidence=confidence, alpha=alpha, min_n=min_n,
-                                       n_resamples=n_resamples, seed=seed, target_column=target_column,
-                                       plan_column=plan_column)
+        contrasts = position_contrasts(data, position_pages, chosen, confidence=confidence, alpha=alpha,
+                                       min_n=min_n, n_resamples=n_resamples, seed=seed, target_column=target_column,
+                                       plan_column=plan_column, min_journeys=rare)
         contrasts = contrasts[contrasts["p_value"].notna()]
         parts.append(
             pd.DataFrame(
@@ -867,6 +1073,7 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
                     "effect_high": contrasts["effect_high"],
                     "test": contrasts["test"],
                     "p_value": contrasts["p_value"],
+                    "p_adjusted": contrasts["p_adjusted"],
                     "small_sample": contrasts["small_sample"],
                 }
             )
@@ -875,9 +1082,9 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
     if not parts:
         return _empty_top()
     table = pd.concat(parts, ignore_index=True)
+    table = table[table["p_value"].notna()].reset_index(drop=True)
     tested = len(table)
-    table["p_adjusted"] = adjust_pvalues(table["p_value"])
-    table["significant"] = table["p_adjusted"] <= alpha
+    table["significant"] = (table["p_adjusted"] <= alpha).to_numpy()
     table = table[table["significant"]].reset_index(drop=True)
     if table.empty:
         return _empty_top()
@@ -893,7 +1100,7 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
         rows = table[~shares]
         again = position_contrasts(data, sorted(set(rows["feature"])), chosen, confidence=level, alpha=alpha,
                                    min_n=min_n, n_resamples=n_resamples, seed=seed, target_column=target_column,
-                                   plan_column=plan_column)
+                                   plan_column=plan_column, min_journeys=rare)
         bounds = again.set_index(["page", "plan_a", "plan_b"])[["effect_low", "effect_high"]].reindex(
             pd.MultiIndex.from_arrays([rows["feature"], rows["plan_a"], rows["plan_b"]]))
         table.loc[~shares, "effect_low"] = bounds["effect_low"].to_numpy()
@@ -1007,37 +1214,24 @@ def window_journeys(sessions_data, n=3, *, later="last", min_sessions=None, page
     return out
 
 
-def _page_matrix(journeys: pd.Series, pages: np.ndarray):
-    """Per journey: visits to each of ``pages`` (columns) and the journey's length."""
-    coded = _codes.encode(journeys)
-    lookup = np.full(coded.n_pages, -1, dtype=np.int64)
-    for column, page in enumerate(pages):
-        code = coded.code_of(page)
-        if code is not None:
-            lookup[code] = column
-    visits = np.zeros((coded.n_journeys, len(pages)), dtype=np.int64)
-    column = lookup[coded.codes] if len(coded.codes) else np.empty(0, np.int64)
-    known = column >= 0
-    np.add.at(visits, (coded.journey_index[known], column[known]), 1)
-    return visits, coded.lengths
+def _binomial_half(k, n) -> np.ndarray:
+    """Two-sided exact binomial p-values of ``k`` of ``n`` against 1/2, vectorised (1 where ``n`` is 0).
+
+    Equal to ``scipy.stats.binomtest(k, n).pvalue``: by symmetry, twice the
+    smaller tail, at most 1.
+    """
+    k, n = np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64)
+    p = np.minimum(1.0, 2 * stats.binom.cdf(np.minimum(k, n - k), n, 0.5))
+    return np.where(n > 0, p, 1.0)
 
 
-def _paired_test(kind, first, last):
-    """p-value of a paired difference between windows (per user)."""
-    if kind == "presence":
-        only_first = int(np.sum(first & ~last))
-        only_last = int(np.sum(last & ~first))
-        discordant = only_first + only_last
-        # Exact McNemar test: the discordant users split 50:50 under no change.
-        return "McNemar exact", stats.binomtest(only_last, discordant).pvalue if discordant else 1.0
+def _wilcoxon(first, last):
+    """Wilcoxon signed-rank p-value of a paired difference (1 when nothing changes)."""
     keep = ~(np.isnan(first) | np.isnan(last))
     difference = last[keep] - first[keep]
-    if kind == "visit share":
-        up, down = int(np.sum(difference > 0)), int(np.sum(difference < 0))
-        return "sign test", stats.binomtest(up, up + down).pvalue if up + down else 1.0
     if not np.any(difference != 0):
-        return "Wilcoxon signed-rank", 1.0
-    return "Wilcoxon signed-rank", float(stats.wilcoxon(difference).pvalue)
+        return 1.0
+    return float(stats.wilcoxon(difference).pvalue)
 
 
 def session_windows(sessions_data, n=3, *, plans=None, min_sessions=None, pages_to_remove=(), alpha=0.05,
@@ -1058,8 +1252,8 @@ def session_windows(sessions_data, n=3, *, plans=None, min_sessions=None, pages_
         Sessions, one per row (not grouped).
     n : int, default 3
         Sessions per window.
-    plans : list of str, optional
-        Plans to show besides 'All'; default every plan, largest first.
+    plans : None, str or list of str, optional
+        Plans to show besides all plans together; default every plan, sorted by name.
     min_sessions : int, optional
         Fewest sessions for a user to count; default ``2 * n``.
     pages_to_remove : str or list of str, default ()
@@ -1074,14 +1268,18 @@ def session_windows(sessions_data, n=3, *, plans=None, min_sessions=None, pages_
     Returns
     -------
     DataFrame
-        One row per (plan, metric, page), 'All' first: ``plan``, ``metric``
+        One row per (plan, metric, page), all plans together first (``plan``
+        'All', or 'All plans' when a plan is itself named All; ``all_plans``
+        True on those rows): ``plan``, ``metric``
         ('pages per journey', 'presence' or 'visit share'), ``page`` ('' for
         pages per journey), ``unit`` ('pages' - mean per user; 'journeys' - share
         of users whose window contains the page; 'page visits' - a user's share
         of page visits that are this page, averaged over users), ``n`` (users),
         ``first``, ``last``, ``difference`` (last - first), ``test``,
-        ``p_value``, ``p_adjusted``, ``significant``, ``small_sample``. Pages by
-        presence in the last window over all users, descending.
+        ``p_value``, ``p_adjusted``, ``significant``, ``small_sample``,
+        ``all_plans``. Pages by presence in the last window over all users,
+        descending. Computed in numpy over all pages at once (sparse: only the
+        pages a user visits count), so tens of thousands of pages take seconds.
 
     Examples
     --------
@@ -1099,47 +1297,95 @@ def session_windows(sessions_data, n=3, *, plans=None, min_sessions=None, pages_
                               pages_to_remove=pages_to_remove, group_column=group_column,
                               target_column=target_column, order_column=order_column, plan_column=plan_column)
     chosen = plans_in(sessions_data, plans, plan_column=plan_column, minimum=1, function=function)
-    both = pd.concat([windows["early"], windows["later"]], ignore_index=True)
-    coded = _codes.encode(both)
-    pages = coded.pages[np.unique(coded.codes)]
-    first_visits, first_length = _page_matrix(windows["early"], pages)
-    last_visits, last_length = _page_matrix(windows["later"], pages)
-    present_last = (last_visits > 0).sum(axis=0)
+    every = every_plan_label(plans_present(sessions_data, plan_column))
+    users = len(windows)
+    both = _codes.encode(pd.concat([windows["early"], windows["later"]], ignore_index=True))
+    used = np.unique(both.codes)
+    pages = both.pages[used]
+    code_of = np.full(both.n_pages, -1, dtype=np.int64)
+    code_of[used] = np.arange(len(used))
+    size = len(used)
+    journey = both.journey_index.astype(np.int64)
+    dense = code_of[both.codes] if len(both.codes) else np.empty(0, np.int64)
+    is_late = journey >= users
+    user = np.where(is_late, journey - users, journey)
+    early_keys, early_visits = np.unique(user[~is_late] * size + dense[~is_late], return_counts=True)
+    late_keys, late_visits = np.unique(user[is_late] * size + dense[is_late], return_counts=True)
+    lengths = both.lengths.astype(np.int64)
+    early_length, late_length = lengths[:users], lengths[users:]
+    # Pages by presence in the last window over all users, descending, then name.
+    present_last = np.bincount(late_keys % size, minlength=size)
     order = np.lexsort((pages.astype(str), -present_last))
-    pages, first_visits, last_visits = pages[order], first_visits[:, order], last_visits[:, order]
+    rank = np.empty(size, np.int64)
+    rank[order] = np.arange(size)
+    pages = pages[order]
+    early_user, early_page = early_keys // size, rank[early_keys % size]
+    late_user, late_page = late_keys // size, rank[late_keys % size]
+    early_keys, late_keys = early_user * size + early_page, late_user * size + late_page
+    e_order, l_order = np.argsort(early_keys), np.argsort(late_keys)
+    early_keys, early_visits, early_user, early_page = (v[e_order] for v in (early_keys, early_visits, early_user,
+                                                                             early_page))
+    late_keys, late_visits, late_user, late_page = (v[l_order] for v in (late_keys, late_visits, late_user,
+                                                                         late_page))
+    in_late = np.isin(early_keys, late_keys, assume_unique=True)
+    in_early = np.isin(late_keys, early_keys, assume_unique=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        early_share = early_visits / early_length[early_user]
+        late_share = late_visits / late_length[late_user]
+    # Visit shares of every (user, page) seen in either window, 0 where the page is absent from one.
+    union = np.union1d(early_keys, late_keys)
+    union_user, union_page = union // size, union % size
+    f_share = np.zeros(len(union))
+    l_share = np.zeros(len(union))
+    f_share[np.searchsorted(union, early_keys)] = early_share
+    l_share[np.searchsorted(union, late_keys)] = late_share
+    both_valid = (early_length[union_user] > 0) & (late_length[union_user] > 0)
+    difference = np.where(both_valid, l_share - f_share, 0.0)
     plan_of_user = windows["plan"].to_numpy(dtype=object)
-    rows = []
-    for plan in [ALL, *chosen]:
-        users = np.ones(len(windows), bool) if plan == ALL else plan_of_user == plan
-        size = int(users.sum())
-        small = size < min_n
-        f_len, l_len = first_length[users].astype(float), last_length[users].astype(float)
-        test, p = _paired_test("pages", f_len, l_len) if size else ("Wilcoxon signed-rank", np.nan)
-        rows.append((plan, "pages per journey", "", "pages", size, _mean(f_len), _mean(l_len), test, p, small))
-        f_vis, l_vis = first_visits[users], last_visits[users]
+    blocks = []
+    for label, plan in [(every, None), *((p, p) for p in chosen)]:
+        member = np.ones(users, bool) if plan is None else plan_of_user == plan
+        n_users = int(member.sum())
+        small = n_users < min_n
+        f_len, l_len = early_length[member].astype(float), late_length[member].astype(float)
+        p_length = _wilcoxon(f_len, l_len) if n_users else np.nan
+        e_in, l_in, u_in = member[early_user], member[late_user], member[union_user]
+
+        def per_page(mask, page, weights=None):
+            return np.bincount(page[mask], weights=None if weights is None else weights[mask], minlength=size)
+
+        first = per_page(e_in, early_page) / n_users if n_users else np.full(size, np.nan)
+        last = per_page(l_in, late_page) / n_users if n_users else np.full(size, np.nan)
+        only_first = per_page(e_in & ~in_late, early_page)
+        only_last = per_page(l_in & ~in_early, late_page)
+        p_presence = _binomial_half(only_last, only_first + only_last) if n_users else np.full(size, np.nan)
+        f_users = int((member & (early_length > 0)).sum())
+        l_users = int((member & (late_length > 0)).sum())
         with np.errstate(divide="ignore", invalid="ignore"):
-            f_share = f_vis / f_len[:, None]
-            l_share = l_vis / l_len[:, None]
-        for column, page in enumerate(pages):
-            f_has, l_has = f_vis[:, column] > 0, l_vis[:, column] > 0
-            test, p = _paired_test("presence", f_has, l_has) if size else ("McNemar exact", np.nan)
-            rows.append((plan, "presence", page, "journeys", size, _mean(f_has), _mean(l_has), test, p, small))
-            if size:
-                test, p = _paired_test("visit share", f_share[:, column], l_share[:, column])
-            else:
-                test, p = "sign test", np.nan
-            rows.append((plan, "visit share", page, "page visits", size, _mean(f_share[:, column]),
-                         _mean(l_share[:, column]), test, p, small))
-    table = pd.DataFrame(rows, columns=["plan", "metric", "page", "unit", "n", "first", "last", "test", "p_value",
-                                        "small_sample"])
+            f_mean = per_page(e_in & ~np.isnan(early_share), early_page, early_share) / f_users
+            l_mean = per_page(l_in & ~np.isnan(late_share), late_page, late_share) / l_users
+        up = per_page(u_in & both_valid & (difference > 0), union_page)
+        down = per_page(u_in & both_valid & (difference < 0), union_page)
+        p_share = _binomial_half(up, up + down) if n_users else np.full(size, np.nan)
+        blocks.append(pd.DataFrame({
+            "plan": label, "metric": "pages per journey", "page": [""], "unit": "pages", "n": n_users,
+            "first": _mean(f_len), "last": _mean(l_len), "test": "Wilcoxon signed-rank", "p_value": p_length,
+            "small_sample": small, "all_plans": plan is None}))
+        blocks.append(pd.DataFrame({
+            "plan": label, "metric": "presence", "page": pages, "unit": "journeys", "n": n_users,
+            "first": first, "last": last, "test": "McNemar exact", "p_value": p_presence, "small_sample": small,
+            "all_plans": plan is None}))
+        blocks.append(pd.DataFrame({
+            "plan": label, "metric": "visit share", "page": pages, "unit": "page visits", "n": n_users,
+            "first": f_mean if f_users else np.nan, "last": l_mean if l_users else np.nan, "test": "sign test",
+            "p_value": p_share, "small_sample": small, "all_plans": plan is None}))
+    table = pd.concat(blocks, ignore_index=True)
     table.insert(7, "difference", table["last"] - table["first"])
-    table.insert(len(table.columns) - 1, "p_adjusted", adjust_pvalues(table["p_value"]))
-    table.insert(len(table.columns) - 1, "significant", table["p_adjusted"] <= alpha)
-    metric_rank = table["metric"].map({"pages per journey": 0, "presence": 1, "visit share": 2}).to_numpy()
-    plan_rank = pd.Categorical(table["plan"], categories=[ALL, *chosen]).codes
-    order = np.lexsort((np.arange(len(table)), metric_rank, plan_rank))
-    table = table.iloc[order].reset_index(drop=True)
-    return table.astype({"plan": "str", "metric": "str", "page": "str", "unit": "str", "test": "str"})
+    table.insert(len(table.columns) - 2, "p_adjusted", adjust_pvalues(table["p_value"]))
+    table.insert(len(table.columns) - 2, "significant", (table["p_adjusted"] <= alpha).to_numpy())
+    return table.astype({"plan": "str", "metric": "str", "page": "str", "unit": "str", "test": "str",
+                         "n": np.int64, "first": float, "last": float, "p_value": float, "small_sample": bool,
+                         "all_plans": bool})
 
 
 def _mean(values) -> float:

@@ -12,7 +12,8 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+import pandas as pd
+from scipy import special, stats
 
 __all__ = [
     "TestResult",
@@ -20,7 +21,10 @@ __all__ = [
     "newcombe_interval",
     "adjust_pvalues",
     "independence_test",
+    "share_tests",
+    "holm_adjust",
     "odds_ratio",
+    "odds_ratios",
     "median_interval",
     "delong_interval",
     "superiority",
@@ -193,6 +197,13 @@ def independence_test(table, *, min_expected=MIN_EXPECTED, n_resamples=N_RESAMPL
     if (observed < 0).any() or not np.allclose(observed, np.round(observed)):
         raise ValueError("independence_test: counts must be non-negative integers")
     observed = np.round(observed).astype(np.int64)
+    if 2 in observed.shape:
+        # Two rows (or columns): the vectorised tests, which also work at any size.
+        two_rows = observed if observed.shape[0] == 2 else observed.T
+        row = share_tests(two_rows[:1], two_rows.sum(axis=0)[None, :], min_expected=min_expected,
+                          n_resamples=n_resamples, seed=seed).iloc[0]
+        return TestResult(str(row["test"]), float(row["statistic"]), float(row["p_value"]),
+                          float(row["min_expected"]))
     observed = observed[observed.sum(axis=1) > 0][:, observed.sum(axis=0) > 0]
     if observed.shape[0] < 2 or observed.shape[1] < 2:
         return TestResult("none (no variation)", float("nan"), 1.0, float("nan"))
@@ -210,6 +221,279 @@ def independence_test(table, *, min_expected=MIN_EXPECTED, n_resamples=N_RESAMPL
     # scipy returns 1-element arrays for some tables; take the scalar either way.
     statistic, p_value = (float(np.ravel(v)[0]) for v in (result.statistic, result.pvalue))
     return TestResult(f"Fisher exact (Monte Carlo, {n_resamples} draws)", statistic, p_value, smallest)
+
+
+#: Relative tolerance when comparing table probabilities (as in scipy's Fisher's exact test).
+_TOLERANCE = 1e-7
+# Bound on the temporary arrays of the vectorised exact tests (elements per batch).
+_BATCH = 4_000_000
+
+
+def _log_choose(n, k):
+    n, k = np.asarray(n, dtype=float), np.asarray(k, dtype=float)
+    return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+
+
+def _fisher_2x2(a, n_a, b, n_b):
+    """Two-sided Fisher's exact p-values of many 2x2 tables ``[[a, n_a - a], [b, n_b - b]]``, vectorised.
+
+    Conditional on the margins, ``a`` is hypergeometric; the p-value sums the
+    probabilities of every ``a`` no more likely than the one observed (scipy's
+    definition, with its relative tolerance of 1e-7). Tables are processed in
+    batches of similar support size, so the work is the sum of the supports.
+    """
+    a, n_a, b, n_b = (np.asarray(v, dtype=np.int64) for v in (a, n_a, b, n_b))
+    t = a + b
+    n = n_a + n_b
+    low = np.maximum(0, t - n_b)
+    high = np.minimum(t, n_a)
+    width = high - low + 1
+    p_values = np.empty(len(a))
+    base = _log_choose(n, t)
+    observed = _log_choose(n_a, a) + _log_choose(n_b, t - a) - base
+    order = np.argsort(width, kind="stable")
+    start = 0
+    while start < len(order):
+        widest = int(width[order[min(len(order) - 1, start)]])
+        rows = max(1, _BATCH // max(widest, 1))
+        chunk = order[start:start + rows]
+        widest = int(width[chunk].max())
+        x = low[chunk, None] + np.arange(widest)[None, :]
+        valid = x <= high[chunk, None]
+        x = np.where(valid, x, low[chunk, None])
+        log_pmf = (_log_choose(n_a[chunk, None], x) + _log_choose(n_b[chunk, None], t[chunk, None] - x)
+                   - base[chunk, None])
+        keep = valid & (log_pmf <= observed[chunk, None] + _TOLERANCE)
+        p_values[chunk] = np.where(keep, np.exp(log_pmf), 0.0).sum(axis=1)
+        start += len(chunk)
+    return np.minimum(p_values, 1.0)
+
+
+def _monte_carlo_2xk(counts, sizes, n_resamples, seed):
+    """Monte Carlo p-values of Fisher's exact test (Freeman–Halton) for 2 x k tables, vectorised.
+
+    Row 1 of each table is ``counts`` (per column), row 2 ``sizes - counts``.
+    Tables with the observed margins are drawn column by column from the
+    conditional hypergeometric distributions (exactly the null distribution of
+    independence given the margins, as :class:`scipy.stats.random_table`
+    draws), and the p-value is ``(1 + draws no more likely than the observed
+    table) / (1 + n_resamples)``, as :func:`scipy.stats.fisher_exact` computes it.
+    Returns (p-values, probabilities of the observed tables).
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    t = counts.sum(axis=1)
+    n = sizes.sum(axis=1)
+    base = _log_choose(n, t)
+    observed = _log_choose(sizes, counts).sum(axis=1) - base
+    p_values = np.empty(len(counts))
+    rng = np.random.default_rng(seed)
+    rows = max(1, _BATCH // max(n_resamples, 1))
+    for start in range(0, len(counts), rows):
+        part = slice(start, start + rows)
+        size = sizes[part]
+        left_total = np.broadcast_to(n[part, None], (size.shape[0], n_resamples)).copy()
+        left_with = np.broadcast_to(t[part, None], left_total.shape).copy()
+        log_p = np.broadcast_to(-base[part, None], left_total.shape).copy()
+        for column in range(size.shape[1]):
+            good = np.broadcast_to(size[:, column, None], left_total.shape)
+            if column == size.shape[1] - 1:
+                x = left_with
+            else:
+                x = rng.hypergeometric(good, left_total - good, left_with) if good.size else left_with
+            log_p += _log_choose(good, x)
+            left_total = left_total - good
+            left_with = left_with - x
+        extreme = (log_p <= observed[part, None] + _TOLERANCE).sum(axis=1)
+        p_values[part] = (extreme + 1.0) / (n_resamples + 1.0)
+    return p_values, np.exp(observed)
+
+
+def share_tests(counts, sizes, *, min_expected=MIN_EXPECTED, n_resamples=N_RESAMPLES, seed=0) -> pd.DataFrame:
+    """Tests of independence of many 2 x k tables at once: does a share differ between groups?
+
+    Table ``i`` has one column per group (plan): ``counts[i, j]`` of the
+    ``sizes[i, j]`` journeys of group ``j`` have the feature. Groups with no
+    journey are left out of that table, and a table whose feature is in every
+    journey or in none, or that keeps fewer than two groups, has nothing to test
+    (p = 1, test 'none (no variation)'). Which test, table by table:
+
+    * every expected count (under independence) at least ``min_expected``
+      (Cochran's rule, default 5): Pearson's chi-square test, with Yates'
+      correction when two groups remain (as :func:`scipy.stats.chi2_contingency`);
+    * otherwise, two groups: Fisher's exact test (as :func:`scipy.stats.fisher_exact`);
+    * otherwise, three or more groups: Fisher's exact test (Freeman–Halton)
+      with a seeded Monte Carlo p-value from ``n_resamples`` tables drawn under
+      independence with the observed margins (as ``scipy.stats.fisher_exact``
+      with a ``MonteCarloMethod``, whose sampler fails on large counts; this one
+      draws hypergeometric counts and works at any size).
+
+    The result equals :func:`independence_test` applied table by table, but all
+    tables are computed together in numpy.
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (tables, groups)
+        Journeys with the feature.
+    sizes : array_like of int, shape (tables, groups) or (groups,)
+        Journeys of each group (the denominators).
+    min_expected : float, default 5
+        Smallest expected count for the chi-square test.
+    n_resamples : int, default 9999
+        Monte Carlo draws for the exact test of three or more groups.
+    seed : int, default 0
+        Seed of those draws.
+
+    Returns
+    -------
+    DataFrame
+        One row per table: ``test``, ``statistic`` (chi-square, the 2x2 sample
+        odds ratio, or the table's probability for the Monte Carlo test),
+        ``p_value``, ``min_expected``, ``groups`` (groups with journeys).
+
+    Examples
+    --------
+    >>> from journey_utils.inference import share_tests
+    >>> share_tests([[8, 1], [60, 30]], [[10, 6], [100, 100]])[["test", "p_value"]].round(4).values.tolist()
+    [['Fisher exact', 0.035], ['chi-square (Yates)', 0.0]]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.ndim != 2:
+        raise ValueError(f"share_tests: counts must be a 2-D array (tables x groups); found {counts.ndim} dimension(s)")
+    sizes = np.broadcast_to(np.asarray(sizes, dtype=np.int64), counts.shape)
+    if (counts < 0).any() or (counts > sizes).any():
+        bad = np.flatnonzero(((counts < 0) | (counts > sizes)).any(axis=1))
+        raise ValueError(f"share_tests: counts must be between 0 and the group sizes; tables {bad[:5].tolist()} "
+                         "are not")
+    tables = len(counts)
+    active = sizes > 0
+    groups = active.sum(axis=1)
+    with_ = counts.sum(axis=1)
+    total = sizes.sum(axis=1)
+    without = total - with_
+    varies = (groups >= 2) & (with_ > 0) & (without > 0)
+    test = np.full(tables, "none (no variation)", dtype=object)
+    statistic = np.full(tables, np.nan)
+    p_value = np.ones(tables)
+    smallest = np.full(tables, np.nan)
+    if varies.any():
+        c, n = counts[varies].astype(float), sizes[varies].astype(float)
+        on = active[varies]
+        t, big_n = with_[varies].astype(float), total[varies].astype(float)
+        e_with = t[:, None] * n / big_n[:, None]
+        e_without = (big_n - t)[:, None] * n / big_n[:, None]
+        lowest = np.where(on, np.minimum(e_with, e_without), np.inf).min(axis=1)
+        smallest[varies] = lowest
+        two = groups[varies] == 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = []
+            for observed, expected in ((c, e_with), (n - c, e_without)):
+                difference = observed - expected
+                # Yates' correction, as scipy applies it: move each count towards its expectation by up to 0.5.
+                corrected = np.where(two[:, None], np.maximum(np.abs(difference) - 0.5, 0.0), np.abs(difference))
+                terms.append(np.where(on, corrected ** 2 / expected, 0.0))
+            chi2 = terms[0].sum(axis=1) + terms[1].sum(axis=1)
+        asymptotic = lowest >= min_expected
+        index = np.flatnonzero(varies)
+        chosen = index[asymptotic]
+        statistic[chosen] = chi2[asymptotic]
+        p_value[chosen] = stats.chi2.sf(chi2[asymptotic], groups[chosen] - 1)
+        test[chosen] = np.where(two[asymptotic], "chi-square (Yates)", "chi-square")
+        fisher = ~asymptotic & two
+        if fisher.any():
+            chosen = index[fisher]
+            # The two groups that remain, in their order.
+            columns = np.argsort(~active[chosen], axis=1, kind="stable")[:, :2]
+            rows = np.arange(len(chosen))[:, None]
+            pair_counts = counts[chosen][rows, columns]
+            pair_sizes = sizes[chosen][rows, columns]
+            a, b = pair_counts[:, 0], pair_counts[:, 1]
+            n_a, n_b = pair_sizes[:, 0], pair_sizes[:, 1]
+            p_value[chosen] = _fisher_2x2(a, n_a, b, n_b)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                statistic[chosen] = (a * (n_b - b)).astype(float) / (b * (n_a - a)).astype(float)
+            test[chosen] = "Fisher exact"
+        monte_carlo = ~asymptotic & ~two
+        if monte_carlo.any():
+            chosen = index[monte_carlo]
+            p_value[chosen], statistic[chosen] = _monte_carlo_2xk(counts[chosen], sizes[chosen], n_resamples, seed)
+            test[chosen] = f"Fisher exact (Monte Carlo, {n_resamples} draws)"
+    return pd.DataFrame({"test": pd.array(test, dtype="str"), "statistic": statistic, "p_value": p_value,
+                         "min_expected": smallest, "groups": groups.astype(np.int64)})
+
+
+def holm_adjust(p_values, groups) -> np.ndarray:
+    """Holm's step-down adjusted p-values within each group of tests, vectorised.
+
+    Holm's adjustment controls the family-wise error rate within each group
+    under any dependence between its tests (the pairwise tests of one feature
+    share their data). NaN p-values are left out and stay NaN.
+
+    Examples
+    --------
+    >>> from journey_utils.inference import holm_adjust
+    >>> holm_adjust([0.01, 0.04, 0.03, 0.2], [0, 0, 0, 1]).round(3).tolist()
+    [0.03, 0.06, 0.06, 0.2]
+    """
+    p = np.asarray(p_values, dtype=float)
+    groups = np.asarray(groups)
+    adjusted = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    if not len(finite):
+        return adjusted
+    _, group = np.unique(groups[finite], return_inverse=True)
+    order = np.lexsort((p[finite], group))
+    g, values = group[order], p[finite][order]
+    starts = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
+    sizes = np.diff(np.r_[starts, len(g)])
+    rank = np.arange(len(g)) - np.repeat(starts, sizes)
+    scaled = np.minimum(1.0, values * (np.repeat(sizes, sizes) - rank))
+    # Step-down: running maximum within each group.
+    offset = g * 2.0  # groups apart by more than the range of values
+    running = np.maximum.accumulate(scaled + offset) - offset
+    out = np.empty(len(g))
+    out[order] = running
+    adjusted[finite] = out
+    return adjusted
+
+
+def odds_ratios(count_a, n_a, count_b, n_b, confidence=0.95, *, min_expected=MIN_EXPECTED):
+    """:func:`odds_ratio` for many 2x2 tables ``[[a, n_a - a], [b, n_b - b]]``.
+
+    The sample odds ratio with its Woolf interval is computed in numpy for all
+    tables with no zero cell and every expected count at least
+    ``min_expected``; only the others (small counts) go one by one through
+    :func:`odds_ratio`'s exact conditional computation.
+
+    Returns
+    -------
+    odds_ratio, low, high : ndarray of float
+
+    Examples
+    --------
+    >>> from journey_utils.inference import odds_ratios
+    >>> [v.round(2).tolist() for v in odds_ratios([60, 6], [100, 8], [30, 1], [100, 5])]
+    [[3.5, 9.47], [1.95, 0.54], [6.29, 686.48]]
+    """
+    a, n_a, b, n_b = (np.asarray(v, dtype=np.int64).ravel() for v in (count_a, n_a, count_b, n_b))
+    cells = np.stack([a, n_a - a, b, n_b - b], axis=1).astype(float)
+    out = np.full((len(a), 3), np.nan)
+    if not len(a):
+        return out[:, 0], out[:, 1], out[:, 2]
+    total = cells.sum(axis=1)
+    col_with, col_without = cells[:, 0] + cells[:, 2], cells[:, 1] + cells[:, 3]
+    defined = (n_a > 0) & (n_b > 0) & (col_with > 0) & (col_without > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.minimum.reduce([n_a * col_with, n_a * col_without, n_b * col_with, n_b * col_without]) / total
+    large = defined & (cells > 0).all(axis=1) & (expected >= min_expected)
+    if large.any():
+        c = cells[large]
+        log_or = np.log(c[:, 0] * c[:, 3] / (c[:, 1] * c[:, 2]))
+        half = _z(confidence) * np.sqrt((1.0 / c).sum(axis=1))
+        out[large] = np.stack([np.exp(log_or), np.exp(log_or - half), np.exp(log_or + half)], axis=1)
+    for i in np.flatnonzero(defined & ~large):
+        out[i] = odds_ratio([[a[i], n_a[i] - a[i]], [b[i], n_b[i] - b[i]]], confidence, min_expected=min_expected)
+    return out[:, 0], out[:, 1], out[:, 2]
 
 
 def odds_ratio(table, confidence=0.95, *, min_expected=MIN_EXPECTED) -> tuple[float, float, float]:

@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 from journey_utils import _codes
-from journey_utils._checks import ALL_PLANS, check_frame, check_positive_int, plan_selection, plans_present, select_plan
+from journey_utils._checks import (
+    ALL_PLANS,
+    check_frame,
+    check_positive_int,
+    plan_selection,
+    plans_present,
+    select_plan,
+)
 from journey_utils.inference import newcombe_interval
 
 __all__ = [
@@ -97,12 +104,12 @@ def _first_hits(coded, code, anchor="first") -> tuple[np.ndarray, np.ndarray]:
     """Journey number and absolute position of the first (or last) occurrence of ``code``."""
     hits = np.flatnonzero(coded.codes == code)
     journeys = coded.journey_index[hits]
-    if anchor == "first":
-        journey, where = np.unique(journeys, return_index=True)
-    else:
-        journey, where = np.unique(journeys[::-1], return_index=True)
-        where = len(hits) - 1 - where
-    return journey, hits[where]
+    # Hits are in journey order: a journey's first (last) hit is where its number starts (ends).
+    change = journeys[1:] != journeys[:-1]
+    keep = np.r_[True, change] if anchor == "first" else np.r_[change, True]
+    if not len(hits):
+        keep = np.zeros(0, bool)
+    return journeys[keep], hits[keep]
 
 
 def page_position(data, page, plan=None, *, target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:

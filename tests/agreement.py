@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
+from scipy import stats
 
 import journey_utils as ju
 from tests import reference as ref
@@ -136,3 +137,57 @@ def session_rows(draw, *, allow_empty=True, max_users=8):
     order = draw(st.permutations(range(len(rows))))
     rows = [rows[i] for i in order]
     return vocabulary, plans, rows
+
+
+# ---------------------------------------------------------------------------
+# Tests of shares computed directly (scipy, or plain enumeration)
+# ---------------------------------------------------------------------------
+
+
+def exact_2xk_pvalue(counts, sizes):
+    """Fisher's exact (Freeman–Halton) p-value of a 2 x k table by full enumeration, in plain Python.
+
+    Every first row with the observed total (each cell at most its column's
+    size) is enumerated; the smaller row is the one enumerated, since either
+    row determines the table.
+    """
+    counts = [int(c) for c, n in zip(counts, sizes) if n > 0]
+    sizes = [int(n) for n in sizes if n > 0]
+    if 2 * sum(counts) > sum(sizes):
+        counts = [n - c for c, n in zip(counts, sizes)]
+    total = sum(counts)
+    denominator = math.log(math.comb(sum(sizes), total))
+
+    def log_probability(row):
+        return sum(math.log(math.comb(n, x)) for n, x in zip(sizes, row)) - denominator
+
+    def rows(left, column):
+        if column == len(sizes) - 1:
+            if left <= sizes[column]:
+                yield (left,)
+            return
+        for x in range(min(left, sizes[column]) + 1):
+            for rest in rows(left - x, column + 1):
+                yield (x, *rest)
+
+    observed = log_probability(counts)
+    p = 0.0
+    for row in rows(total, 0):
+        value = log_probability(row)
+        if value <= observed + 1e-7:
+            p += math.exp(value)
+    return min(p, 1.0)
+
+
+def scipy_test(counts, sizes):
+    """(name, p-value) for one 2 x k table, the way the rule says, computed by scipy (or enumeration)."""
+    table = np.array([counts, np.subtract(sizes, counts)])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return "none (no variation)", 1.0
+    if stats.contingency.expected_freq(table).min() >= 5:
+        name = "chi-square (Yates)" if table.shape[1] == 2 else "chi-square"
+        return name, stats.chi2_contingency(table).pvalue
+    if table.shape[1] == 2:
+        return "Fisher exact", stats.fisher_exact(table).pvalue
+    return "Monte Carlo", exact_2xk_pvalue(table[0], table.sum(axis=0))
