@@ -530,6 +530,8 @@ def _read_parquet(path: Path, name: str) -> _Piece:
         table = pq.read_table(path, memory_map=True)
     except (pa.ArrowException, OSError, ValueError) as error:
         _fail(name, None, f"not a readable Parquet file: {_reason(error)}")
+    # An unnamed pandas index saved with the frame is not part of the export.
+    table = table.drop_columns([c for c in table.column_names if re.fullmatch(r"__index_level_\d+__", str(c))])
     names = _names([str(c) for c in table.column_names], name)
     table = table.rename_columns(names)
     for column in REQUIRED_COLUMNS:

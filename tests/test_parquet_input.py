@@ -234,6 +234,14 @@ def test_parquet_export_with_other_types(tmp_path):
     assert data["user_journey"].tolist() == ["A-B", "C"]
 
 
+def test_parquet_export_written_by_pandas_with_its_index(tmp_path):
+    frame = pd.DataFrame({"user_id": [1, 2], "session_id": [1, 2], "subscription_type": ["A", "B"],
+                          "user_journey": ["x", "y"]}, index=[10, 20])
+    frame.to_parquet(tmp_path / "unnamed.parquet", index=True)
+    data = ju.load_sessions(tmp_path / "unnamed.parquet")
+    assert list(data.columns) == list(frame.columns) and isinstance(data.index, pd.RangeIndex)
+
+
 def test_parquet_export_missing_column_and_corrupt_file(tmp_path):
     path = tmp_path / "cols.parquet"
     pq.write_table(pa.table({"user_id": [1], "session_id": [1], "plan": ["A"], "user_journey": ["B"]}), path)
