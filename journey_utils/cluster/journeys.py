@@ -43,12 +43,32 @@ def _collapsed(part: pd.DataFrame) -> pd.DataFrame:
     """
     if PART not in part.columns:
         part = part.assign(**{PART: pd.Categorical.from_codes(np.zeros(len(part), np.int8), categories=["sessions"])})
-    # The distinct journeys are few: hash those, then look each row's up.
-    labels, values = _codes.labels(part[TARGET])
-    raw = pd.util.hash_array(np.asarray(values, dtype=object))[labels] if len(part) else np.zeros(0, np.uint64)
     out = remove_page_duplicates(part[REQUIRED + [PART]])
-    out["_raw"] = raw
+    out["_raw"] = _journey_hash(part[TARGET])
     return out
+
+
+# Odd multiplier of the position hash (a 64-bit constant; arithmetic wraps modulo 2**64).
+_STEP = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _journey_hash(journeys: pd.Series) -> np.ndarray:
+    """A 64-bit hash of each journey's pages in order, equal for equal journeys in any partition.
+
+    Computed on the split the loading made (remembered by :mod:`journey_utils._codes`):
+    each page name is hashed once, and a journey's hash is the sum of its pages' hashes,
+    each times the multiplier to the power of its position.
+    """
+    coded, rows = _codes.split(journeys)
+    names = pd.util.hash_array(np.asarray(coded.pages, dtype=object)) if coded.n_pages else np.zeros(0, np.uint64)
+    with np.errstate(over="ignore"):
+        terms = names[coded.codes] * np.power(_STEP, coded.position.astype(np.uint64))
+        sums = np.zeros(coded.n_journeys, dtype=np.uint64)
+        nonempty = np.flatnonzero(coded.lengths > 0)
+        if len(nonempty):
+            sums[nonempty] = np.add.reduceat(terms, coded.offsets[:-1][nonempty])
+        sums += coded.lengths.astype(np.uint64)
+    return sums[rows]
 
 
 def _checked(sessions: dd.DataFrame, npartitions=None) -> dd.DataFrame:

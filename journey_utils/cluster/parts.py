@@ -95,7 +95,10 @@ def _load_part(path: str, number: int, files: list[str], empty_journeys: str) ->
         warnings.simplefilter("ignore", _io.JourneyDataWarning)
         data = _io.load_sessions(path, empty_journeys=empty_journeys)
     report = data.attrs.get("load_report", {})
-    out = data[REQUIRED].astype({PLAN: "str", TARGET: "str"})
+    out = data[REQUIRED]
+    # Text columns as load_sessions makes them are kept as they are (no copy).
+    text = {c: "str" for c in (PLAN, TARGET) if out[c].dtype != "str"}
+    out = out.astype(text) if text else out.copy(deep=False)
     out[PART] = pd.Categorical.from_codes(np.full(len(out), number, dtype=_code_type(files)), categories=files)
     out.attrs = {"load_report": report}
     return out
