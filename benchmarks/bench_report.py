@@ -113,6 +113,9 @@ class TreeMonitor:
         self.root = psutil.Process(root_pid)
         self.every = every
         self.peaks: dict[int, tuple[str, int]] = {}
+        #: CPU seconds (user + system) of each process at its last poll: unlike wall time,
+        #: hardly inflated when other work shares the machine.
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -136,6 +139,8 @@ class TreeMonitor:
             for process in processes:
                 try:
                     rss = process.memory_info().rss
+                    times = process.cpu_times()
+                    self.cpu[process.pid] = times.user + times.system
                 except psutil.Error:
                     continue
                 name, peak = self.peaks.get(process.pid, (None, 0))
@@ -179,7 +184,8 @@ def run_build(data: Path, *, jobs: int | None, keep: bool) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
     else:
         print(f"  kept the build in {folder}")
-    return {"wall": wall, "returncode": process.returncode, "steps": steps, "peaks": monitor.peaks,
+    cpu = {monitor.peaks[pid][0]: seconds for pid, seconds in monitor.cpu.items() if pid in monitor.peaks}
+    return {"wall": wall, "returncode": process.returncode, "steps": steps, "peaks": monitor.peaks, "cpu": cpu,
             "load": load, "output": lines, "cells": cells}
 
 
@@ -217,13 +223,14 @@ def report(label: str, sessions: int | None, result: dict) -> bool:
         print(f"  {'slowest cells (notebook: cell id)':<48} {'seconds':>8}")
         for notebook, cell_id, seconds in result["cells"][:15]:
             print(f"  {notebook + ': ' + cell_id:<48} {seconds:>8.1f}")
-    print(f"  {'process':<48} {'peak RSS (GB)':>13}")
+    print(f"  {'process':<48} {'peak RSS (GB)':>13} {'CPU s':>7}")
     shown = 0
     for name, peak in peaks:
         if peak < 0.05 * gb and shown >= 6:
             continue
-        print(f"  {name:<48} {peak / gb:>13.2f}")
+        print(f"  {name:<48} {peak / gb:>13.2f} {result['cpu'].get(name, float('nan')):>7.1f}")
         shown += 1
+    print(f"  CPU seconds of the whole build: {sum(result['cpu'].values()):.1f}")
     print(f"  largest peak RSS {largest:.2f} GB (limit {RSS_LIMIT_GB:.0f} GB: "
           f"{'met' if largest < RSS_LIMIT_GB else 'MISSED'})")
     if not ok:
