@@ -8,8 +8,10 @@ import pandas as pd
 
 from journey_utils import _codes
 from journey_utils.cluster.parts import (
+    COLLAPSED,
     PART,
     PLAN,
+    RAW,
     REQUIRED,
     SESSION,
     TARGET,
@@ -43,9 +45,18 @@ def _collapsed(part: pd.DataFrame) -> pd.DataFrame:
     """
     if PART not in part.columns:
         part = part.assign(**{PART: pd.Categorical.from_codes(np.zeros(len(part), np.int8), categories=["sessions"])})
-    out = remove_page_duplicates(part[REQUIRED + [PART]])
-    out["_raw"] = _journey_hash(part[TARGET])
+    out = part[REQUIRED + [PART]].copy(deep=False)
+    # read_sessions made both columns already.
+    out[TARGET] = part[COLLAPSED] if COLLAPSED in part.columns else _tidy_sessions(part[TARGET])
+    out[RAW] = part[RAW] if RAW in part.columns else _journey_hash(part[TARGET])
     return out
+
+
+def _tidy_sessions(journeys: pd.Series) -> pd.Series:
+    """Each session's repeated pages collapsed, by the library's remove_page_duplicates."""
+    collapsed = remove_page_duplicates(pd.DataFrame({TARGET: journeys}))[TARGET]
+    collapsed.index = journeys.index
+    return collapsed
 
 
 # Odd multiplier of the position hash (a 64-bit constant; arithmetic wraps modulo 2**64).
@@ -73,11 +84,11 @@ def _journey_hash(journeys: pd.Series) -> np.ndarray:
 
 def _checked(sessions: dd.DataFrame, npartitions=None) -> dd.DataFrame:
     """The sessions shuffled on user_id and checked across parts (see :func:`_across_parts`)."""
-    frame = sessions[REQUIRED + ([PART] if PART in sessions.columns else [])]
-    meta = frame._meta
+    frame = sessions[REQUIRED + [c for c in (PART, COLLAPSED, RAW) if c in sessions.columns]]
+    meta = frame._meta[REQUIRED + ([PART] if PART in frame.columns else [])]
     if PART not in meta.columns:
         meta = meta.assign(**{PART: pd.Categorical.from_codes(np.zeros(0, np.int8), categories=["sessions"])})
-    meta = meta.assign(_raw=np.zeros(0, np.uint64))
+    meta = meta.assign(**{RAW: np.zeros(0, np.uint64)})
     frame = frame.map_partitions(_collapsed, meta=meta)
     by_user = frame.shuffle(on=USER, npartitions=npartitions or sessions.npartitions)
     return by_user.map_partitions(_across_parts, meta=meta.assign(_repeat=np.zeros(0, dtype=bool)))

@@ -27,6 +27,9 @@ REQUIRED = list(_io.REQUIRED_COLUMNS)
 #: Column added to the sessions read by :func:`read_sessions`: the number of the part
 #: (in :func:`part_files` order) each session was read from.
 PART = "_part"
+#: Columns made while reading, for preprocessing: each session's journey with repeated
+#: pages collapsed, and a 64-bit hash of the journey as written.
+COLLAPSED, RAW = "_collapsed", "_raw"
 # Suffixes of the files a folder or glob may hold: CSV (compressed too) and Parquet.
 _CSV = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zst", ".gz", ".bz2", ".xz", ".zst", ".zip",
         ".tar", ".tar.gz", ".tar.bz2", ".tar.xz")
@@ -84,7 +87,8 @@ def part_files(source) -> list[Path]:
 def _meta(files: list[str]) -> pd.DataFrame:
     return pd.DataFrame({USER: pd.Series([], dtype=np.int64), SESSION: pd.Series([], dtype=np.int64),
                          PLAN: pd.Series([], dtype="str"), TARGET: pd.Series([], dtype="str"),
-                         PART: pd.Categorical.from_codes([], categories=files)})
+                         PART: pd.Categorical.from_codes([], categories=files),
+                         COLLAPSED: pd.Series([], dtype="str"), RAW: pd.Series([], dtype=np.uint64)})
 
 
 def _load_part(path: str, number: int, files: list[str], empty_journeys: str) -> pd.DataFrame:
@@ -100,6 +104,12 @@ def _load_part(path: str, number: int, files: list[str], empty_journeys: str) ->
     text = {c: "str" for c in (PLAN, TARGET) if out[c].dtype != "str"}
     out = out.astype(text) if text else out.copy(deep=False)
     out[PART] = pd.Categorical.from_codes(np.full(len(out), number, dtype=_code_type(files)), categories=files)
+    # Made here, where the journeys' split from loading is still remembered (a later task
+    # may run on another worker and split them again).
+    from journey_utils.cluster.journeys import _journey_hash, _tidy_sessions
+
+    out[COLLAPSED] = _tidy_sessions(out[TARGET])
+    out[RAW] = _journey_hash(out[TARGET])
     out.attrs = {"load_report": report}
     return out
 
@@ -134,8 +144,11 @@ def read_sessions(source, *, empty_journeys="drop"):
     -------
     sessions : dask.dataframe.DataFrame
         Columns ``user_id``, ``session_id`` (int64), ``subscription_type``,
-        ``user_journey`` (str) and ``_part`` (int32, the part's number in
-        :func:`part_files` order). Other columns of the export are not carried.
+        ``user_journey`` (str), ``_part`` (categorical: the part file each session comes
+        from, categories in :func:`part_files` order), and two columns made for
+        :func:`preprocess` while the journeys' split is at hand: ``_collapsed`` (the
+        session's journey with repeated pages collapsed) and ``_raw`` (uint64, a hash of
+        the journey as written). Other columns of the export are not carried.
     reports : dask.dataframe.DataFrame
         The load report of every part (one row per part), made by the same tasks: compute
         it with the result (``dask.compute(journeys, reports)`` reads every part once) and
