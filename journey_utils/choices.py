@@ -39,14 +39,14 @@ from journey_utils._checks import check_frame, check_positive_int
 from journey_utils.metrics import page_presence
 
 __all__ = [
-    "Choice",
     "KEY_PAGES",
-    "most_common_pages",
-    "end_page",
-    "split_pages",
-    "key_pages",
+    "Choice",
     "anchor_page",
+    "end_page",
+    "key_pages",
+    "most_common_pages",
     "next_pages_of",
+    "split_pages",
 ]
 
 TARGET = "user_journey"
