@@ -165,7 +165,9 @@ def _feature_counts(journey, keys, plan_code, n_plans):
     """
     if len(keys) == 0:
         return np.empty(0, np.int64), np.zeros((0, n_plans), np.int64)
-    uniques, dense = np.unique(keys, return_inverse=True)
+    # Hash-based (pandas), then the distinct keys sorted: the same as np.unique(keys, return_inverse=True),
+    # several times faster on tens of millions of keys.
+    dense, uniques = pd.factorize(np.asarray(keys), sort=True)
     n_keys = len(uniques)
     flat = journey.astype(np.int64) * n_keys + dense.reshape(-1)
     space = (int(journey.max()) + 1) * n_keys
@@ -175,7 +177,7 @@ def _feature_counts(journey, keys, plan_code, n_plans):
         marks[flat] = True
         cells = np.flatnonzero(marks)
     else:
-        cells = np.unique(flat)
+        cells = pd.unique(flat)  # order does not matter: the cells are only counted
     plan_of_cell = plan_code[cells // n_keys]
     counts = np.bincount((cells % n_keys) * n_plans + plan_of_cell, minlength=n_keys * n_plans)
     return uniques, counts.reshape(n_keys, n_plans)
@@ -1225,6 +1227,12 @@ def _binomial_half(k, n) -> np.ndarray:
     return np.where(n > 0, p, 1.0)
 
 
+def _counted(keys):
+    """Distinct keys, sorted, and how often each occurs (np.unique(..., return_counts=True), hash-based)."""
+    codes, uniques = pd.factorize(keys, sort=True)
+    return np.asarray(uniques, dtype=np.int64), np.bincount(codes, minlength=len(uniques))
+
+
 def _wilcoxon(first, last):
     """Wilcoxon signed-rank p-value of a paired difference (1 when nothing changes)."""
     keep = ~(np.isnan(first) | np.isnan(last))
@@ -1300,7 +1308,7 @@ def session_windows(sessions_data, n=3, *, plans=None, min_sessions=None, pages_
     every = every_plan_label(plans_present(sessions_data, plan_column))
     users = len(windows)
     both = _codes.encode(pd.concat([windows["early"], windows["later"]], ignore_index=True))
-    used = np.unique(both.codes)
+    used = np.flatnonzero(np.bincount(both.codes, minlength=both.n_pages)) if len(both.codes) else np.empty(0, np.int64)
     pages = both.pages[used]
     code_of = np.full(both.n_pages, -1, dtype=np.int64)
     code_of[used] = np.arange(len(used))
@@ -1309,8 +1317,8 @@ def session_windows(sessions_data, n=3, *, plans=None, min_sessions=None, pages_
     dense = code_of[both.codes] if len(both.codes) else np.empty(0, np.int64)
     is_late = journey >= users
     user = np.where(is_late, journey - users, journey)
-    early_keys, early_visits = np.unique(user[~is_late] * size + dense[~is_late], return_counts=True)
-    late_keys, late_visits = np.unique(user[is_late] * size + dense[is_late], return_counts=True)
+    early_keys, early_visits = _counted(user[~is_late] * size + dense[~is_late])
+    late_keys, late_visits = _counted(user[is_late] * size + dense[is_late])
     lengths = both.lengths.astype(np.int64)
     early_length, late_length = lengths[:users], lengths[users:]
     # Pages by presence in the last window over all users, descending, then name.

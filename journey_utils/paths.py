@@ -497,6 +497,12 @@ def variant_coverage(data, share=0.8, plan=None, *, by_plan=False, target_column
     return out.astype({"plan": "str", "unit": "str"})
 
 
+def _cell_counts(cells):
+    """Distinct cells (in no particular order) and how often each occurs; hash-based, unlike np.unique."""
+    codes, uniques = pd.factorize(cells)
+    return np.asarray(uniques, dtype=np.int64), np.bincount(codes, minlength=len(uniques))
+
+
 def revisits(data, plan=None, *, by_plan=False, target_column=TARGET, plan_column=PLAN) -> pd.DataFrame:
     """How often journeys come back to a page, before repeated pages are collapsed.
 
@@ -541,9 +547,9 @@ def revisits(data, plan=None, *, by_plan=False, target_column=TARGET, plan_colum
         cell = coded.journey_index * n_pages + coded.codes
         follows_same = np.zeros(len(coded.codes), dtype=bool)
         follows_same[1:] = (coded.codes[1:] == coded.codes[:-1]) & ~coded.is_last[:-1]
-        visits_cells, visits = np.unique(cell, return_counts=True)
-        run_cells, runs = np.unique(cell[~follows_same], return_counts=True)
-        loop_cells = np.unique(cell[follows_same])
+        visits_cells, visits = _cell_counts(cell)
+        run_cells, runs = _cell_counts(cell[~follows_same])
+        loop_cells = pd.unique(cell[follows_same])
 
         def per_page(cells, weights=None):
             return np.bincount(cells % n_pages, weights=weights, minlength=n_pages)
