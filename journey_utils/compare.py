@@ -24,6 +24,19 @@ Conventions
   an exact test replaces the chi-square test). Read such rows as indicative.
 * A result is ``significant`` when its adjusted p-value is at most ``alpha``;
   the family adjusted together is stated in each function.
+* One family of tests per question, so that tables and findings agree: each
+  feature (page, run, next page, position of a page) is tested across all plans
+  and adjusted over its family (Benjamini–Hochberg); pairs of plans are tested
+  only within the features significant there (Holm within the feature, at level
+  ``alpha * R / m``: Benjamini and Bogomolov, 2014). :func:`plan_contrasts`,
+  :func:`position_contrasts` and :func:`top_differences` all follow it, so a
+  finding's feature is always significant in its table, and with two plans a
+  feature significant in its table is always a finding.
+* Tests: chi-square when every expected count is at least 5 (Cochran's rule),
+  otherwise Fisher's exact test (two plans) or its Monte Carlo version (three or
+  more), all computed in numpy over every feature at once
+  (:func:`journey_utils.inference.share_tests`); features seen in fewer than
+  ``MIN_JOURNEYS`` journeys are listed but not tested.
 """
 
 from __future__ import annotations
