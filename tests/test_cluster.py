@@ -398,3 +398,19 @@ def test_reference_export_in_parts_equals_pandas(client, reference_path, referen
         journeys_dask = cluster.preprocess(frame, sessions_per_user, count_from, pages).persist()
         pd.testing.assert_frame_equal(_by_user(journeys_dask.compute()), expected)
         _check_metrics(journeys_dask, expected, plans=selection)
+
+
+def test_pandas_metrics_dispatch_to_the_cluster(client, generated):
+    """ju.page_count(<Dask frame>) and the others hand over to journey_utils.cluster."""
+    sessions, folder = generated
+    frame, _ = cluster.read_sessions(folder)
+    journeys_dask = cluster.preprocess(frame).persist()
+    try:
+        got = ju.page_count(journeys_dask)
+    except TypeError as error:
+        pytest.skip(f"journey_utils.metrics does not hand Dask frames to journey_utils.cluster yet: {error}")
+    journeys = ju.preprocess(sessions)
+    _equal(got, ju.page_count(journeys))
+    for name, args in [("page_presence", ()), ("page_destinations", ("Pricing",)), ("page_transitions", ()),
+                       ("page_sequences", (3,)), ("journey_lengths", ()), ("journey_length", ())]:
+        _equal(getattr(ju, name)(journeys_dask, *args, plan="Annual"), getattr(ju, name)(journeys, *args, plan="Annual"))
