@@ -94,16 +94,18 @@ elif [ -e "$$DATA" ]; then echo "error: DATA=$$DATA: not a regular file (a FIFO,
 else echo "error: DATA=$$DATA: no such file or folder" >&2; exit 1; fi
 endef
 
+# The environment is made by make report itself, before the steps below; when it was told to
+# leave it alone (make -o .venv/.installed report), the steps are told so too (make does not
+# pass -o down).
 # make report runs in two steps: preprocessing and the list of reports (make restarts once
 # it has read the new list), then the reports in parallel (PHASE=reports), where the stamps
 # below, just refreshed, are not re-checked, so that the longest report starts first.
 STAMP_CHECK := $(if $(filter reports,$(PHASE)),,FORCE)
 
 .PHONY: report
-report: ## Build the HTML reports into reports/ (DATA=path: another export, a file or a folder of parts)
+report: $(INSTALLED) ## Build the HTML reports into reports/ (DATA=path: another export, a file or a folder of parts)
 	@$(CHECK_DATA)
-	@$(MAKE) --no-print-directory -s $(GENERATED) $(RESOLVED)/comparison.present
-	@$(MAKE) --no-print-directory -s $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS)) PHASE=reports $(INDEX)
+	@keep=$$(if [ $(INSTALLED) -ot requirements.lock ] || [ $(INSTALLED) -ot pyproject.toml ]; then 		echo "-o $(INSTALLED)"; fi); 	$(MAKE) --no-print-directory -s $$keep $(GENERATED) $(RESOLVED)/comparison.present && 	$(MAKE) --no-print-directory -s $$keep $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS)) PHASE=reports $(INDEX)
 
 ifeq ($(filter grouped-target,$(.FEATURES)),)
 $(INDEX):
