@@ -196,6 +196,7 @@ def test_a_session_in_two_parts_is_a_repeat_when_they_agree(client, tmp_path):
     journeys, table, repeated = client.compute([cluster.preprocess(frame), reports, cluster.repeats(frame)],
                                                sync=True)
     assert _by_user(journeys)["user_journey"].tolist() == ["Homepage-Pricing", "Homepage"]
+    assert _by_user(journeys)["n_sessions"].tolist() == [2, 1]
     report = cluster.summed_report(table, repeated)
     (repair,) = report["repairs"]
     assert (repair["rows"], repair["dropped"], repair["lines"]) == (1, 1, ["b.csv line 4"])
