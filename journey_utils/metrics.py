@@ -10,6 +10,8 @@ ascending, so ranks are deterministic.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 
@@ -28,6 +30,16 @@ __all__ = [
 
 TARGET = "user_journey"
 PLAN = "subscription_type"
+
+
+def _cluster(data):
+    """journey_utils.cluster when ``data`` is a Dask DataFrame, else None (pandas input never imports Dask)."""
+    if "dask.dataframe" in sys.modules:
+        from journey_utils import cluster
+
+        if cluster.is_dask(data):
+            return cluster
+    return None
 
 
 def _coded(data, plan, target_column, plan_column, function):
@@ -65,6 +77,8 @@ def page_count(data, plan=None, *, target_column=TARGET, plan_column=PLAN) -> pd
     >>> ju.page_count(df).to_dict()
     {'Homepage': 2, 'Pricing': 2}
     """
+    if (on := _cluster(data)) is not None:
+        return on.page_count(data, plan, target_column=target_column, plan_column=plan_column)
     _, coded = _coded(data, plan, target_column, plan_column, "page_count")
     counts = np.bincount(coded.codes, minlength=coded.n_pages)
     present = counts > 0
@@ -99,6 +113,8 @@ def page_presence(data, plan=None, normalize=False, *, target_column=TARGET, pla
     >>> ju.page_presence(df, normalize=True)["Homepage"]
     np.float64(0.5)
     """
+    if (on := _cluster(data)) is not None:
+        return on.page_presence(data, plan, normalize, target_column=target_column, plan_column=plan_column)
     _, coded = _coded(data, plan, target_column, plan_column, "page_presence")
     codes, counts = _codes.journeys_with_page(coded)
     labels = coded.pages[codes]
@@ -136,6 +152,8 @@ def page_destinations(data, page, plan=None, *, target_column=TARGET, plan_colum
     >>> ju.page_destinations(df, "Homepage").to_dict()
     {'Checkout': 1, 'Pricing': 1}
     """
+    if (on := _cluster(data)) is not None:
+        return on.page_destinations(data, page, plan, target_column=target_column, plan_column=plan_column)
     if not isinstance(page, str):
         raise TypeError(f"page_destinations: page must be a page name (str); found {page!r}")
     _, coded = _coded(data, plan, target_column, plan_column, "page_destinations")
@@ -165,6 +183,8 @@ def page_transitions(data, plan=None, *, target_column=TARGET, plan_column=PLAN)
     >>> ju.page_transitions(df).values.tolist()
     [['Homepage', 'Pricing', 1], ['Pricing', 'Homepage', 1]]
     """
+    if (on := _cluster(data)) is not None:
+        return on.page_transitions(data, plan, target_column=target_column, plan_column=plan_column)
     _, coded = _coded(data, plan, target_column, plan_column, "page_transitions")
     origin = np.flatnonzero(~coded.is_last)
     base = max(coded.n_pages, 1)
@@ -209,6 +229,8 @@ def page_sequences(data, n=3, plan=None, *, target_column=TARGET, plan_column=PL
     >>> ju.page_sequences(df, n=2).to_dict()
     {'B-A': 2, 'A-B': 1}
     """
+    if (on := _cluster(data)) is not None:
+        return on.page_sequences(data, n, plan, target_column=target_column, plan_column=plan_column)
     n = check_positive_int(n, "n", "page_sequences")
     _, coded = _coded(data, plan, target_column, plan_column, "page_sequences")
     starts, keys, pages_of = _codes.ngrams(coded, n)
@@ -234,6 +256,8 @@ def journey_lengths(data, plan=None, *, target_column=TARGET, plan_column=PLAN) 
     >>> ju.journey_lengths(df).tolist()
     [3, 1, 0]
     """
+    if (on := _cluster(data)) is not None:
+        return on.journey_lengths(data, plan, target_column=target_column, plan_column=plan_column)
     index, coded = _coded(data, plan, target_column, plan_column, "journey_lengths")
     return pd.Series(coded.lengths, index=index, name="length", dtype=np.int64)
 
@@ -248,5 +272,7 @@ def journey_length(data, plan=None, *, target_column=TARGET, plan_column=PLAN) -
     >>> ju.journey_length(df)
     2.0
     """
+    if (on := _cluster(data)) is not None:
+        return on.journey_length(data, plan, target_column=target_column, plan_column=plan_column)
     lengths = journey_lengths(data, plan, target_column=target_column, plan_column=plan_column)
     return float(lengths.mean()) if len(lengths) else float("nan")

@@ -406,10 +406,7 @@ def test_pandas_metrics_dispatch_to_the_cluster(client, generated):
     sessions, folder = generated
     frame, _ = cluster.read_sessions(folder)
     journeys_dask = cluster.preprocess(frame).persist()
-    try:
-        got = ju.page_count(journeys_dask)
-    except TypeError as error:
-        pytest.skip(f"journey_utils.metrics does not hand Dask frames to journey_utils.cluster yet: {error}")
+    got = ju.page_count(journeys_dask)
     journeys = ju.preprocess(sessions)
     _equal(got, ju.page_count(journeys))
     for name, args in [("page_presence", ()), ("page_destinations", ("Pricing",)), ("page_transitions", ()),
