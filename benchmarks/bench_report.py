@@ -41,7 +41,10 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ["Makefile", "pyproject.toml", "requirements.lock", "journey_utils", "notebooks", "params", "data/sample"]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+# The same copy of the project the end-to-end build tests use.
+from tests.test_report_build import project_copy  # noqa: E402
 SAMPLE = ROOT / "data" / "sample" / "user_journeys_sample.csv"
 TARGETS = {"sample": 40.0, "1m": 45.0, "10m": 150.0}
 RSS_LIMIT_GB = 4.0
@@ -71,21 +74,6 @@ def export_for(label: str, sessions: int | None, *, seed: int, workdir: Path) ->
                         str(seed), "--output", str(partial)], check=True, cwd=ROOT)
         os.replace(partial, path)
     return path
-
-
-def project_copy(folder: Path) -> Path:
-    """A copy of the project's sources that builds with the project's own environment."""
-    for item in COPIED:
-        source, target = ROOT / item, folder / item
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    (folder / "reports").mkdir(exist_ok=True)
-    (folder / "data" / "raw").mkdir(parents=True, exist_ok=True)
-    (folder / ".venv").symlink_to(ROOT / ".venv")
-    return folder
 
 
 def describe(process: psutil.Process) -> str:
