@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from journey_utils import _codes
 from journey_utils._checks import (
@@ -25,6 +27,7 @@ from journey_utils._checks import (
     select_plan,
 )
 from journey_utils.inference import newcombe_interval
+from journey_utils.preprocess import SESSION, USER, _drop_pages, _grouped_frame, _page_list, _session_order
 
 __all__ = [
     "START",
@@ -36,6 +39,7 @@ __all__ = [
     "journey_variants",
     "variant_coverage",
     "revisits",
+    "session_revisits",
 ]
 
 TARGET = "user_journey"
@@ -419,11 +423,7 @@ def journey_variants(data, plan=None, *, by_plan=False, top=None, target_column=
         top = check_positive_int(top, "top", function)
     frames = []
     for label, group in plan_groups(data, plan, by_plan, plan_column, function):
-        counts = group[target_column].astype("str").value_counts(sort=False)
-        journeys = counts.index.to_numpy(dtype=object)
-        values = counts.to_numpy(dtype=np.int64)
-        order = np.lexsort((journeys.astype(str), -values))
-        journeys, values = journeys[order], values[order]
+        journeys, values = _variant_counts(group[target_column])
         n = int(values.sum())
         frame = pd.DataFrame(
             {
@@ -441,7 +441,23 @@ def journey_variants(data, plan=None, *, by_plan=False, top=None, target_column=
     return _concat(frames, ["plan", "rank", "journey", "unit", "count", "n", "share", "cumulative_share"])
 
 
-def variant_coverage(data, share=0.8, plan=None, *, by_plan=False, target_column=TARGET,
+def _variant_counts(journeys: pd.Series) -> tuple[list, np.ndarray]:
+    """Distinct journeys and their counts, most common first, ties by journey text.
+
+    Counted and sorted in Arrow: UTF-8 bytes sort as the code points do, and no
+    fixed-width copy of the texts is made (one long journey would make that huge).
+    """
+    try:
+        array, _ = _codes._arrow(journeys)
+    except TypeError:
+        array = pa.array(journeys.astype("str"), type=pa.large_string(), from_pandas=True)
+    counted = pc.value_counts(pc.drop_null(array))
+    table = pa.table({"journey": counted.field("values"), "count": counted.field("counts")})
+    table = table.take(pc.sort_indices(table, sort_keys=[("count", "descending"), ("journey", "ascending")]))
+    return table.column("journey").to_pylist(), table.column("count").to_numpy().astype(np.int64)
+
+
+def variant_coverage(data, share=0.8, plan=None, *, by_plan=False, variants=None, target_column=TARGET,
                      plan_column=PLAN) -> pd.DataFrame:
     """How many distinct journeys it takes to cover a share of all journeys.
 
@@ -455,6 +471,10 @@ def variant_coverage(data, share=0.8, plan=None, *, by_plan=False, target_column
         None for every plan, or the plan name(s) to keep (as in :func:`journey_utils.page_count`).
     by_plan : bool, default False
         One row per plan.
+    variants : DataFrame, optional
+        The table :func:`journey_variants` returns for the same ``data``, ``plan``
+        and ``by_plan`` (without ``top``), when it is already computed: it is used
+        instead of counting the journeys again.
 
     Returns
     -------
@@ -475,7 +495,10 @@ def variant_coverage(data, share=0.8, plan=None, *, by_plan=False, target_column
     function = "variant_coverage"
     if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
         raise ValueError(f"{function}: share must be a number in (0, 1], e.g. 0.8; found {share!r}")
-    variants = journey_variants(data, plan, by_plan=by_plan, target_column=target_column, plan_column=plan_column)
+    if variants is None:
+        variants = journey_variants(data, plan, by_plan=by_plan, target_column=target_column, plan_column=plan_column)
+    else:
+        check_frame(variants, function, ["plan", "n", "cumulative_share"])
     rows = []
     for label, group in variants.groupby("plan", sort=False):
         cumulative = group["cumulative_share"].to_numpy()
@@ -543,39 +566,136 @@ def revisits(data, plan=None, *, by_plan=False, target_column=TARGET, plan_colum
     frames = []
     for label, group in plan_groups(data, plan, by_plan, plan_column, function):
         coded = _codes.encode(group[target_column])
-        n_pages = max(coded.n_pages, 1)
-        cell = coded.journey_index * n_pages + coded.codes
-        follows_same = np.zeros(len(coded.codes), dtype=bool)
-        follows_same[1:] = (coded.codes[1:] == coded.codes[:-1]) & ~coded.is_last[:-1]
-        visits_cells, visits = _cell_counts(cell)
-        run_cells, runs = _cell_counts(cell[~follows_same])
-        loop_cells = pd.unique(cell[follows_same])
+        counts = _revisit_counts(coded, np.zeros(coded.n_journeys, dtype=np.int64), 1)
+        frames.append(_revisit_frame(label, coded.pages, coded.n_journeys, counts[:, 0]))
+    return _concat(frames, REVISIT_COLUMNS)
 
-        def per_page(cells, weights=None):
-            return np.bincount(cells % n_pages, weights=weights, minlength=n_pages)
 
-        with_page = per_page(visits_cells)
-        revisited = per_page(visits_cells[visits >= 2])
-        returned = per_page(run_cells[runs >= 2])
-        with_loop = per_page(loop_cells)
-        loops = np.bincount(coded.codes[follows_same], minlength=n_pages)
-        n = coded.n_journeys
-        frame = pd.DataFrame(
-            {
-                "plan": _str([label] * coded.n_pages),
-                "page": _str(coded.pages),
-                "unit": _str(["journeys"] * coded.n_pages),
-                "n": np.full(coded.n_pages, n, dtype=np.int64),
-                "journeys_with_page": with_page[: coded.n_pages].astype(np.int64),
-                "revisited": revisited[: coded.n_pages].astype(np.int64),
-            }
-        )
-        frame["revisit_share"] = frame["revisited"] / n if n else np.nan
-        frame["revisit_share_of_visitors"] = frame["revisited"] / frame["journeys_with_page"]
-        frame["returned"] = returned[: coded.n_pages].astype(np.int64)
-        frame["journeys_with_self_loop"] = with_loop[: coded.n_pages].astype(np.int64)
-        frame["self_loops"] = loops[: coded.n_pages].astype(np.int64)
-        frame = frame[frame["journeys_with_page"] > 0]
-        frames.append(frame.sort_values(["revisited", "page"], ascending=[False, True], kind="stable"))
-    return _concat(frames, ["plan", "page", "unit", "n", "journeys_with_page", "revisited", "revisit_share",
-                            "revisit_share_of_visitors", "returned", "journeys_with_self_loop", "self_loops"])
+REVISIT_COLUMNS = ["plan", "page", "unit", "n", "journeys_with_page", "revisited", "revisit_share",
+                   "revisit_share_of_visitors", "returned", "journeys_with_self_loop", "self_loops"]
+# Sessions regrouped at a time by session_revisits: bounds its arrays to a few hundred MB.
+_REVISIT_SESSIONS = 1 << 20
+
+
+def _revisit_counts(coded, group, n_groups) -> np.ndarray:
+    """Per group of journeys and page: journeys with the page, revisiting it, returning to it, with a
+    self-loop on it, and self-loops, as an int64 array of shape (5, n_groups, n_pages).
+
+    ``group`` is the group (0 to ``n_groups - 1``) of each journey, or -1 to leave it out.
+    """
+    n_pages = max(coded.n_pages, 1)
+    cell = coded.journey_index * n_pages + coded.codes
+    follows_same = np.zeros(len(coded.codes), dtype=bool)
+    follows_same[1:] = (coded.codes[1:] == coded.codes[:-1]) & ~coded.is_last[:-1]
+    visits_cells, visits = _cell_counts(cell)
+    run_cells, runs = _cell_counts(cell[~follows_same])
+    loop_cells = pd.unique(cell[follows_same])
+
+    def per_page(cells):
+        owner = group[cells // n_pages]
+        keep = owner >= 0
+        keys = owner[keep] * n_pages + cells[keep] % n_pages
+        return np.bincount(keys, minlength=n_groups * n_pages).reshape(n_groups, n_pages)
+
+    return np.stack([
+        per_page(visits_cells),
+        per_page(visits_cells[visits >= 2]),
+        per_page(run_cells[runs >= 2]),
+        per_page(loop_cells),
+        per_page(cell[follows_same]),
+    ])[:, :, : coded.n_pages].astype(np.int64)
+
+
+def _revisit_frame(label, pages, n, counts) -> pd.DataFrame:
+    """The rows of :func:`revisits` for one plan from its counts (shape (5, pages))."""
+    with_page, revisited, returned, with_loop, loops = counts
+    frame = pd.DataFrame(
+        {
+            "plan": _str([label] * len(pages)),
+            "page": _str(pages),
+            "unit": _str(["journeys"] * len(pages)),
+            "n": np.full(len(pages), n, dtype=np.int64),
+            "journeys_with_page": with_page,
+            "revisited": revisited,
+        }
+    )
+    frame["revisit_share"] = frame["revisited"] / n if n else np.nan
+    frame["revisit_share_of_visitors"] = frame["revisited"] / frame["journeys_with_page"]
+    frame["returned"] = returned
+    frame["journeys_with_self_loop"] = with_loop
+    frame["self_loops"] = loops
+    frame = frame[frame["journeys_with_page"] > 0]
+    return frame.sort_values(["revisited", "page"], ascending=[False, True], kind="stable")
+
+
+def session_revisits(data, plan=None, *, by_plan=False, sessions="All", count_from="last", pages_to_remove=(),
+                     group_column=USER, target_column=TARGET, order_column=SESSION,
+                     plan_column=PLAN) -> pd.DataFrame:
+    """:func:`revisits` of the journeys regrouped from sessions, without making them.
+
+    Equal to ``revisits(remove_pages(group_by(data, sessions=sessions, count_from=count_from),
+    pages_to_remove), plan, by_plan=by_plan)``, but the users' sessions are joined as page
+    codes a block of users at a time, never as text, so memory stays bounded on
+    millions of sessions.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Sessions, one per row (as returned by :func:`journey_utils.load_sessions`).
+    plan : None, str or list of str, default None
+        None for every plan, or the plan name(s) to keep (as in :func:`journey_utils.page_count`).
+    by_plan : bool, default False
+        One block per plan.
+    sessions : 'All' or int, default 'All'
+        Sessions per user to keep (see :func:`journey_utils.group_by`).
+    count_from : {'last', 'first'}, default 'last'
+        Which end of a user's history the kept sessions come from.
+    pages_to_remove : str or list of str, default ()
+        Pages dropped from every journey before counting.
+    group_column, target_column, order_column, plan_column : str
+        Column names.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`revisits`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from journey_utils.paths import session_revisits
+    >>> df = pd.DataFrame({"user_id": [1, 1, 2], "session_id": [2, 1, 3], "subscription_type": ["x"] * 3,
+    ...                    "user_journey": ["A-B-A", "A", "A-B"]})
+    >>> session_revisits(df)[["page", "revisited", "returned", "self_loops"]].values.tolist()
+    [['A', 1, 1, 1], ['B', 0, 0, 0]]
+    """
+    function = "session_revisits"
+    removed = _page_list(pages_to_remove, function)
+    users, order, starts, sizes, kept = _session_order(data, group_column, target_column, sessions, count_from,
+                                                       order_column, function)
+    grouped = _grouped_frame(data, users, order, starts, sizes, kept, group_column, order_column, plan_column,
+                             target_column, function)
+    groups = plan_groups(grouped, plan, by_plan, plan_column, function)
+    group_of = np.full(len(grouped), -1, dtype=np.int64)
+    for number, (_, members) in enumerate(groups):
+        group_of[members.index.to_numpy()] = number
+    bounds = np.r_[starts, kept].astype(np.int64)
+    n_users = len(bounds) - 1
+    # Blocks of whole users of about _REVISIT_SESSIONS sessions each.
+    cuts = np.unique(np.r_[np.searchsorted(bounds[:-1], np.arange(0, kept, _REVISIT_SESSIONS)), n_users])
+    pages, totals = np.array([], dtype=object), np.zeros((5, len(groups), 0), dtype=np.int64)
+    column = data[target_column]
+    for first, last in zip(cuts[:-1], cuts[1:]):
+        low, high = bounds[first], bounds[last]
+        rows = order[low:high] if order is not None else np.arange(low, high, dtype=np.int64)
+        coded = _codes.encode(column, rows=rows).regroup(bounds[first:last + 1] - low)
+        coded = _drop_pages(coded, removed)
+        counts = _revisit_counts(coded, group_of[first:last], len(groups))
+        if counts.shape[2] > totals.shape[2]:
+            totals = np.concatenate([totals, np.zeros((5, len(groups), counts.shape[2] - totals.shape[2]),
+                                                      dtype=np.int64)], axis=2)
+        totals[:, :, : counts.shape[2]] += counts
+        pages = coded.pages if len(coded.pages) > len(pages) else pages
+    frames = [_revisit_frame(label, pages, int((group_of == number).sum()), totals[:, number])
+              for number, (label, _) in enumerate(groups)]
+    return _concat(frames, REVISIT_COLUMNS)

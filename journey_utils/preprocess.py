@@ -167,6 +167,24 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
     ``transform`` is applied to each session's codes before they are joined per user.
     """
     function = "group_by"
+    users, order, starts, sizes, kept = _session_order(data, group_column, target_column, sessions, count_from,
+                                                       order_column, function)
+
+    # A user's kept sessions are adjacent in `order`, so their journey is one slice of codes.
+    coded = _codes.encode(data[target_column], rows=order, transform=transform).regroup(np.r_[starts, kept].astype(np.int64))
+    out = _grouped_frame(data, users, order, starts, sizes, kept, group_column, order_column, plan_column,
+                         target_column, function)
+    return out, coded
+
+
+def _session_order(data, group_column, target_column, sessions, count_from, order_column, function):
+    """Which sessions each user keeps, in time order, without touching the journeys.
+
+    Returns ``(users, order, starts, sizes, kept)``: the user of every row, the
+    kept rows in user then time order (None: every row, in file order), where each
+    user's kept rows start in ``order``, how many they are, and how many rows are
+    kept in all.
+    """
     check_frame(data, function, [group_column, target_column, order_column])
     if not (isinstance(sessions, str) and sessions == "All"):
         allowed = f"{function}: sessions must be 'All' or a positive integer; found {sessions!r}"
@@ -197,10 +215,12 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
         starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64) if len(sizes) else starts
     # None: every row, in file order.
     kept = len(order) if order is not None else n
+    return users, order, starts, sizes, kept
 
-    # A user's kept sessions are adjacent in `order`, so their journey is one slice of codes.
-    coded = _codes.encode(data[target_column], rows=order, transform=transform).regroup(np.r_[starts, kept].astype(np.int64))
 
+def _grouped_frame(data, users, order, starts, sizes, kept, group_column, order_column, plan_column, target_column,
+                   function) -> pd.DataFrame:
+    """One row per user (see :func:`group_by`) with an empty journey column; checks one plan per user."""
     last_rows = np.r_[starts[1:], kept] - 1 if kept else np.empty(0, np.int64)
     if order is not None:
         last_rows = order[last_rows]
@@ -211,7 +231,7 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
     out[target_column] = ""
     out[order_column] = data[order_column].to_numpy()[last_rows]
     out["n_sessions"] = sizes.astype(np.int64)
-    return out, coded
+    return out
 
 
 def _check_one_plan(data, group_column, plan_column, order, starts, sizes, function) -> None:

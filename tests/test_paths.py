@@ -299,3 +299,86 @@ def test_reference_anchored_variants_revisits(reference_lists, reference_journey
         for page, e in plain_revisits(page_lists).items():
             assert (block.loc[page, "revisited"], block.loc[page, "self_loops"]) == (e["revisited"], e["self_loops"])
 
+
+
+# ---------------------------------------------------------------------------
+# revisits straight from sessions, and coverage from computed variants
+# ---------------------------------------------------------------------------
+
+sessions_strategy = st.lists(
+    st.tuples(st.integers(0, 6), st.lists(st.sampled_from(PAGES), min_size=1, max_size=5)),
+    min_size=1,
+    max_size=40,
+)
+
+
+def session_frame(rows) -> pd.DataFrame:
+    users = np.array([user for user, _ in rows], dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "user_id": users,
+            # Sessions in shuffled time order, so that regrouping has to sort them.
+            "session_id": np.random.default_rng(len(rows)).permutation(len(rows)).astype(np.int64),
+            "subscription_type": pd.array([PLANS[u % 3] for u in users], dtype="str"),
+            "user_journey": pd.array(["-".join(pages) for _, pages in rows], dtype="str"),
+        }
+    )
+
+
+@SETTINGS
+@given(rows=sessions_strategy, by_plan=st.booleans(), sessions=st.sampled_from(["All", 1, 2]),
+       count_from=st.sampled_from(["first", "last"]), removed=st.sampled_from([[], ["Log in"], ["X", "Pricing"]]),
+       plan=st.sampled_from([None, "Gold", ["Silver", "Gold"]]), block=st.sampled_from([1, 3, 1 << 20]))
+def test_session_revisits_equal_revisits_of_regrouped_journeys(rows, by_plan, sessions, count_from, removed, plan,
+                                                               block):
+    data = session_frame(rows)
+    grouped = ju.remove_pages(ju.group_by(data, sessions=sessions, count_from=count_from), removed)
+    if plan is not None and not set([plan] if isinstance(plan, str) else plan) <= set(data["subscription_type"]):
+        with pytest.raises(ValueError, match="session_revisits: unknown plan"):
+            paths.session_revisits(data, plan, by_plan=by_plan, sessions=sessions, count_from=count_from)
+        return
+    expected = paths.revisits(grouped, plan, by_plan=by_plan)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(paths, "_REVISIT_SESSIONS", block)  # blocks of users of a few sessions too
+        got = paths.session_revisits(data, plan, by_plan=by_plan, sessions=sessions, count_from=count_from,
+                                     pages_to_remove=removed)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True))
+
+
+def test_session_revisits_count_repeats_across_sessions():
+    data = pd.DataFrame({"user_id": [1, 1, 2], "session_id": [2, 1, 3], "subscription_type": ["Gold"] * 3,
+                         "user_journey": ["A-B", "C-A", "A"]})
+    got = paths.session_revisits(data).set_index("page")
+    # User 1's journey is C-A-A-B: the self-loop joins the two sessions.
+    assert (got.loc["A", "revisited"], got.loc["A", "self_loops"], got.loc["A", "returned"]) == (1, 1, 0)
+    assert got.loc["A", "n"] == 2
+
+
+def test_session_revisits_check_one_plan_per_user():
+    data = pd.DataFrame({"user_id": [1, 1], "session_id": [1, 2], "subscription_type": ["Gold", "Silver"],
+                         "user_journey": ["A", "B"]})
+    with pytest.raises(ValueError, match="session_revisits: 1 users have more than one subscription_type"):
+        paths.session_revisits(data)
+
+
+@SETTINGS
+@given(rows=journeys_strategy, by_plan=st.booleans(), share=st.sampled_from([0.5, 0.8, 1.0]))
+def test_variant_coverage_from_computed_variants(rows, by_plan, share):
+    data = frame(rows)
+    variants = paths.journey_variants(data, by_plan=by_plan)
+    expected = paths.variant_coverage(data, share=share, by_plan=by_plan)
+    pd.testing.assert_frame_equal(paths.variant_coverage(data, share=share, by_plan=by_plan, variants=variants),
+                                  expected)
+
+
+def test_variant_coverage_rejects_a_table_that_is_not_variants():
+    data = frame([("Gold", ["A"])])
+    with pytest.raises(ValueError, match="cumulative_share"):
+        paths.variant_coverage(data, variants=pd.DataFrame({"plan": ["Gold"], "n": [1]}))
+
+
+def test_variants_tie_order_is_by_code_point_and_long_journeys_are_cheap():
+    long = "-".join(["Pricing"] * 2000)
+    data = frame([("Gold", ["é"]), ("Gold", ["z"]), ("Gold", ["a"]), ("Gold", ["Z"]), ("Gold", long.split("-"))])
+    got = paths.journey_variants(data)
+    assert got["journey"].tolist() == sorted(["é", "z", "a", "Z", long])
