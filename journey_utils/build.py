@@ -695,7 +695,14 @@ def _title(nb, fallback: str) -> str:
     return copy.metadata.get("title") or fallback
 
 
-def _parameter_text(value) -> str:
+# What an empty value means, for the parameters whose empty value is not "nothing".
+EMPTY_MEANS = {"plans": "every plan", "key_pages": "chosen from the data", "next_pages_of": "chosen from the data",
+               "anchor_page": "chosen from the data"}
+
+
+def _parameter_text(name: str, value) -> str:
+    if value in ([], "") and name in EMPTY_MEANS:
+        return EMPTY_MEANS[name]
     if isinstance(value, list):
         return ", ".join(map(str, value)) if value else "(none)"
     return str(value) if value != "" else "(not set)"
@@ -758,7 +765,7 @@ def index(executed_notebooks: Sequence, *, data, output, sessions=None, manifest
         entries.append({
             "href": path.stem + ".html",
             "title": _title(nb, path.stem),
-            "parameters": [(k, _parameter_text(v)) for k, v in values.items() if k not in BUILD_SET],
+            "parameters": [(k, _parameter_text(k, v)) for k, v in values.items() if k not in BUILD_SET],
             "figures": _key_figures(nb),
             "built": _utc_minute(meta.get("end_time")),
         })

@@ -772,3 +772,11 @@ def test_the_index_reads_the_exports_checksum_from_the_validated_sessions(tmp_pa
 
     monkeypatch.setattr(io, "file_checksum", no_hashing)
     assert build.input_checksum(sample, sessions) == expected
+
+
+def test_index_says_what_an_empty_parameter_means():
+    assert build._parameter_text("plans", []) == "every plan"
+    assert build._parameter_text("key_pages", []) == "chosen from the data"
+    assert build._parameter_text("anchor_page", "") == "chosen from the data"
+    assert build._parameter_text("pages_to_remove", []) == "(none)"
+    assert build._parameter_text("plans", ["Annual", "All"]) == "Annual, All"
