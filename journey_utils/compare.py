@@ -66,7 +66,7 @@ from journey_utils.inference import (
     wilson_interval,
 )
 from journey_utils.paths import _first_hits, every_plan_label, page_position
-from journey_utils.preprocess import preprocess
+from journey_utils.preprocess import _preprocess, preprocess
 
 __all__ = [
     "plans_in",
@@ -1205,15 +1205,15 @@ def window_journeys(sessions_data, n=3, *, later="last", min_sessions=None, page
     check_frame(sessions_data, function, [group_column, target_column, order_column, plan_column])
     columns = dict(group_column=group_column, target_column=target_column, order_column=order_column,
                    plan_column=plan_column)
-    total = sessions_data.groupby(group_column, sort=False)[order_column].transform("size")
-    kept = sessions_data[(total >= min_sessions).to_numpy()]
-    early = preprocess(kept, sessions=n, count_from="first", pages_to_remove=pages_to_remove, **columns)
+    # Every user is grouped and the users with too few sessions dropped after: a user's windows do not
+    # depend on other users, and the sessions are neither copied nor their journeys split again.
+    early = preprocess(sessions_data, sessions=n, count_from="first", pages_to_remove=pages_to_remove, **columns)
+    sessions = sessions_data.groupby(group_column)[order_column].size()
+    early = early[sessions.reindex(early[group_column].to_numpy()).to_numpy() >= min_sessions].reset_index(drop=True)
     if later == "last":
-        late = preprocess(kept, sessions=n, count_from="last", pages_to_remove=pages_to_remove, **columns)
+        late = preprocess(sessions_data, sessions=n, count_from="last", pages_to_remove=pages_to_remove, **columns)
     else:
-        rank = kept.groupby(group_column, sort=False)[order_column].rank(method="first")
-        late = preprocess(kept[(rank > n).to_numpy()], pages_to_remove=pages_to_remove, **columns)
-    sessions = kept.groupby(group_column)[order_column].size()
+        late = _preprocess(sessions_data, pages_to_remove=pages_to_remove, skip_first=n, **columns)
     late = late.set_index(group_column).reindex(early[group_column].to_numpy())
     out = pd.DataFrame(
         {

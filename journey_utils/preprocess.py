@@ -161,14 +161,17 @@ def group_by(
     return out
 
 
-def _group(data, group_column, target_column, sessions, count_from, order_column, plan_column, transform=None):
+def _group(data, group_column, target_column, sessions, count_from, order_column, plan_column, transform=None,
+           skip_first=0):
     """The grouped frame without its journey column, and the grouped journeys as codes.
 
     ``transform`` is applied to each session's codes before they are joined per user.
+    ``skip_first`` (with every session kept) leaves out each user's first sessions, and
+    users with no session left.
     """
     function = "group_by"
     users, order, starts, sizes, kept = _session_order(data, group_column, target_column, sessions, count_from,
-                                                       order_column, function)
+                                                       order_column, function, skip_first)
 
     # A user's kept sessions are adjacent in `order`, so their journey is one slice of codes.
     coded = _codes.encode(data[target_column], rows=order, transform=transform).regroup(np.r_[starts, kept].astype(np.int64))
@@ -177,13 +180,14 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
     return out, coded
 
 
-def _session_order(data, group_column, target_column, sessions, count_from, order_column, function):
+def _session_order(data, group_column, target_column, sessions, count_from, order_column, function, skip_first=0):
     """Which sessions each user keeps, in time order, without touching the journeys.
 
     Returns ``(users, order, starts, sizes, kept)``: the user of every row, the
     kept rows in user then time order (None: every row, in file order), where each
     user's kept rows start in ``order``, how many they are, and how many rows are
-    kept in all.
+    kept in all. ``skip_first`` (with ``sessions='All'``) leaves out each user's
+    first sessions, and the users left with none.
     """
     check_frame(data, function, [group_column, target_column, order_column])
     if not (isinstance(sessions, str) and sessions == "All"):
@@ -213,6 +217,14 @@ def _session_order(data, group_column, target_column, sessions, count_from, orde
         order = np.flatnonzero(chosen) if order is None else order[chosen]
         sizes = np.minimum(sizes, sessions)
         starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64) if len(sizes) else starts
+    elif skip_first:
+        # A session comes after its user's first N when the session N places before it is the same user's.
+        chosen = np.zeros(n, dtype=bool)
+        np.equal(sorted_users[skip_first:], sorted_users[:-skip_first], out=chosen[skip_first:])
+        order = np.flatnonzero(chosen) if order is None else order[chosen]
+        sizes = np.maximum(sizes - skip_first, 0)
+        sizes = sizes[sizes > 0]
+        starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64) if len(sizes) else np.empty(0, np.int64)
     # None: every row, in file order.
     kept = len(order) if order is not None else n
     return users, order, starts, sizes, kept
@@ -284,13 +296,18 @@ def preprocess(data, sessions="All", count_from="last", pages_to_remove=(), **co
     >>> ju.preprocess(df, pages_to_remove=["Log in"])["user_journey"].tolist()
     ['Homepage-Checkout']
     """
+    return _preprocess(data, sessions, count_from, pages_to_remove, **columns)
+
+
+def _preprocess(data, sessions="All", count_from="last", pages_to_remove=(), skip_first=0, **columns) -> pd.DataFrame:
+    """:func:`preprocess`, optionally leaving out each user's first ``skip_first`` sessions (and users with no more)."""
     columns = {"group_column": USER, "target_column": TARGET, "order_column": SESSION, "plan_column": PLAN, **columns}
     pages = _page_list(pages_to_remove, "preprocess")
     # All three steps work on page codes; the journeys are joined into text once, at the end.
     # Removing pages and collapsing runs inside each distinct session string first gives
     # the same result (removal is page by page; a run crossing sessions is collapsed
     # below) and leaves far fewer codes to gather per user.
-    out, coded = _group(data, sessions=sessions, count_from=count_from,
+    out, coded = _group(data, sessions=sessions, count_from=count_from, skip_first=skip_first,
                         transform=lambda session: _collapse_runs(_drop_pages(session, pages)), **columns)
     out[columns["target_column"]] = _codes.decode(_collapse_runs(coded))
     return out

@@ -270,3 +270,22 @@ def test_remembered_encodings_go_with_their_frames(tmp_path):
     assert all(len(memo) for memo in memos)
     del data, grouped
     assert [len(memo) for memo in memos] == [0, 0, 0]
+
+
+@pytest.mark.parametrize("skip", [1, 2, 5])
+def test_skipping_first_sessions_equals_preprocessing_the_later_ones(skip):
+    from journey_utils.preprocess import _preprocess
+
+    rng = np.random.default_rng(skip)
+    users = rng.integers(0, 30, 200)
+    data = pd.DataFrame({
+        "user_id": users,
+        "session_id": rng.permutation(200),  # not in time order
+        "subscription_type": pd.array([f"plan {u % 3}" for u in users], dtype="str"),
+        "user_journey": pd.array(["-".join(rng.choice(["A", "B", "Log in"], rng.integers(1, 4))) for _ in users],
+                                 dtype="str"),
+    })
+    rank = data.groupby("user_id")["session_id"].rank(method="first")
+    expected = ju.preprocess(data[(rank > skip).to_numpy()], pages_to_remove=["Log in"])
+    got = _preprocess(data, pages_to_remove=["Log in"], skip_first=skip)
+    pd.testing.assert_frame_equal(got, expected)
