@@ -43,6 +43,7 @@ __all__ = [
     "run_time",
     "escape",
     "integer",
+    "count",
     "percent",
     "decimal",
     "listing",
@@ -155,6 +156,18 @@ def escape(text) -> str:
 def integer(value) -> str:
     """An integer with thousands separators (``9,935``)."""
     return f"{int(value):,}"
+
+
+def count(value, noun: str, plural: str | None = None) -> str:
+    """A count with its noun, singular for one (``1 user``, ``9,935 sessions``).
+
+    Examples
+    --------
+    >>> from journey_utils import report
+    >>> report.count(1, "user"), report.count(1200, "session"), report.count(2, "journey", "journeys")
+    ('1 user', '1,200 sessions', '2 journeys')
+    """
+    return f"{integer(value)} {noun if int(value) == 1 else plural or noun + 's'}"
 
 
 def percent(share, decimals: int = 1) -> str:

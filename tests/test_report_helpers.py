@@ -236,3 +236,10 @@ def test_index_page_escapes_everything():
     html = render.index_page([entry], input_name=IMAGE, input_checksum="abc", built="now")
     page = assert_safe(html, expect_text=[SCRIPT, IMAGE])
     assert [a["href"] for t, a in page.tags if t == "a"] == ["02_x.html"]
+
+
+def test_count_is_singular_for_one():
+    assert report.count(1, "user") == "1 user"
+    assert report.count(0, "user") == "0 users"
+    assert report.count(12345, "session") == "12,345 sessions"
+    assert report.count(2, "journey ending", "journeys ending") == "2 journeys ending"
