@@ -105,7 +105,10 @@ STAMP_CHECK := $(if $(filter reports,$(PHASE)),,FORCE)
 .PHONY: report
 report: $(INSTALLED) ## Build the HTML reports into reports/ (DATA=path: another export, a file or a folder of parts)
 	@$(CHECK_DATA)
-	@keep=$$(if [ $(INSTALLED) -ot requirements.lock ] || [ $(INSTALLED) -ot pyproject.toml ]; then 		echo "-o $(INSTALLED)"; fi); 	$(MAKE) --no-print-directory -s $$keep $(GENERATED) $(RESOLVED)/comparison.present && 	$(MAKE) --no-print-directory -s $$keep $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS)) PHASE=reports $(INDEX)
+	@keep=$$(if [ $(INSTALLED) -ot requirements.lock ] || [ $(INSTALLED) -ot pyproject.toml ]; then \
+		echo "-o $(INSTALLED)"; fi); \
+	$(MAKE) --no-print-directory -s $$keep $(GENERATED) $(RESOLVED)/comparison.present && \
+	$(MAKE) --no-print-directory -s $$keep $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS)) PHASE=reports $(INDEX)
 
 ifeq ($(filter grouped-target,$(.FEATURES)),)
 $(INDEX):
