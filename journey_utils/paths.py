@@ -573,8 +573,8 @@ def revisits(data, plan=None, *, by_plan=False, target_column=TARGET, plan_colum
 
 REVISIT_COLUMNS = ["plan", "page", "unit", "n", "journeys_with_page", "revisited", "revisit_share",
                    "revisit_share_of_visitors", "returned", "journeys_with_self_loop", "self_loops"]
-# Sessions regrouped at a time by session_revisits: bounds its arrays to a few hundred MB.
-_REVISIT_SESSIONS = 1 << 20
+# Sessions regrouped at a time by session_revisits: keeps its arrays to tens of MB (and is no slower).
+_REVISIT_SESSIONS = 1 << 18
 
 
 def _revisit_counts(coded, group, n_groups) -> np.ndarray:
