@@ -210,3 +210,13 @@ def journey_length(journeys):
 def ranked(d):
     """Items of ``d`` sorted by value descending, then key ascending."""
     return sorted(d.items(), key=lambda item: (-item[1], item[0]))
+
+
+def plain_holm(p):
+    """Holm's step-down adjusted p-values, by the textbook definition."""
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    out, running = [0.0] * len(p), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        out[i] = running
+    return out

@@ -182,19 +182,10 @@ def plain_hierarchical(feature_adjusted, pair_p, pair_feature, alpha):
     out = [np.nan] * len(pair_p)
     for feature, value in feature_adjusted.items():
         mine = [i for i, f in enumerate(pair_feature) if f == feature and np.isfinite(pair_p[i])]
-        holm = dict(zip(mine, plain_holm([pair_p[i] for i in mine])))
+        holm = dict(zip(mine, ref.plain_holm([pair_p[i] for i in mine])))
         for i in mine:
             scaled = min(1.0, holm[i] * (tested / selected if selected else 1.0))
             out[i] = max(value, scaled)
-    return out
-
-
-def plain_holm(p):
-    order = sorted(range(len(p)), key=lambda i: p[i])
-    out, running = [0.0] * len(p), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p) - rank) * p[i]))
-        out[i] = running
     return out
 
 

@@ -13,6 +13,7 @@ from scipy import stats
 from journey_utils import inference
 from journey_utils.inference import holm_adjust, odds_ratio, odds_ratios, share_tests
 from tests.agreement import exact_2xk_pvalue, scipy_test
+from tests.reference import plain_holm
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -111,15 +112,6 @@ def test_monte_carlo_is_seeded_and_counts_the_observed_table():
     first = share_tests(counts, sizes, n_resamples=199, seed=5)
     assert first.equals(share_tests(counts, sizes, n_resamples=199, seed=5))
     assert first["p_value"].iloc[0] >= 1 / 200
-
-
-def plain_holm(p):
-    order = sorted(range(len(p)), key=lambda i: p[i])
-    out, running = [0.0] * len(p), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p) - rank) * p[i]))
-        out[i] = running
-    return out
 
 
 @SETTINGS

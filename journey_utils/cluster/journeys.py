@@ -17,6 +17,7 @@ from journey_utils.cluster.parts import (
     TARGET,
     USER,
     _across_parts,
+    check_frame,
     _repeats,
 )
 from journey_utils.preprocess import preprocess as _pandas_preprocess
@@ -26,12 +27,7 @@ from journey_utils.preprocess import remove_page_duplicates
 
 
 def _check_sessions(data, function: str) -> None:
-    if not isinstance(data, dd.DataFrame):
-        raise TypeError(f"{function}: expected a Dask DataFrame, found {type(data).__name__}")
-    missing = [c for c in REQUIRED if c not in data.columns]
-    if missing:
-        raise ValueError(f"{function}: column {', '.join(map(repr, missing))} not found; "
-                         f"columns present: {', '.join(map(str, data.columns))}")
+    check_frame(data, function, REQUIRED)
 
 
 def _collapsed(part: pd.DataFrame) -> pd.DataFrame:

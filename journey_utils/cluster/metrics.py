@@ -7,13 +7,12 @@ for the same journeys, sorted the same way; ``plan=`` is read by the same checks
 from __future__ import annotations
 
 import dask
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
 from journey_utils import metrics as _metrics
 from journey_utils._checks import check_positive_int, plan_mask, ranked
-from journey_utils.cluster.parts import PLAN, TARGET, USER
+from journey_utils.cluster.parts import PLAN, TARGET, USER, check_frame
 
 # --- the five metrics --------------------------------------------------------------------
 
@@ -84,12 +83,7 @@ def _partials(data, function, columns, plan, plan_column, partial, *, select=Tru
     With ``select=False`` every row is counted and the plans selected are returned for
     the caller to apply (None: every plan).
     """
-    if not isinstance(data, dd.DataFrame):
-        raise TypeError(f"{function}: expected a Dask DataFrame, found {type(data).__name__}")
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise ValueError(f"{function}: column {', '.join(repr(c) for c in missing)} not found; "
-                         f"columns present: {', '.join(map(str, data.columns))}")
+    check_frame(data, function, columns)
     wanted = _wanted(data, plan, plan_column, function)
     run = _plans_and(partial, wanted if select else None, plan_column)
     # No column projection first: on persisted journeys it would be one more task per

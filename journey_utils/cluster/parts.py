@@ -40,6 +40,16 @@ _SHOWN = 10
 # --- reading -------------------------------------------------------------------------
 
 
+def check_frame(data, function: str, columns) -> None:
+    """A Dask DataFrame with ``columns``, or an error saying what was expected and what was found."""
+    if not isinstance(data, dd.DataFrame):
+        raise TypeError(f"{function}: expected a Dask DataFrame, found {type(data).__name__}")
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ValueError(f"{function}: column {', '.join(repr(c) for c in missing)} not found; "
+                         f"columns present: {', '.join(map(str, data.columns))}")
+
+
 def part_files(source) -> list[Path]:
     """The part files of ``source``, in name order.
 
