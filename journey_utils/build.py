@@ -144,14 +144,8 @@ def resolve_parameters(notebook, *, params_file=None, shared_file=None, override
         values.update(shared)
     if params_file:
         own = params.load(params_file)
-        for key in own:
-            if key in BUILD_SET:
-                raise params.ParamsError(f"{_relative(params_file)}: {key!r} is set by the build (from DATA and the "
-                                         "pipeline layout); remove it from the file")
-            if key in shared:
-                raise params.ParamsError(f"{_relative(params_file)}: {key!r} is a preprocessing setting; set it in "
-                                         f"{_relative(shared_file)} only")
-        params.check(own, declared, source=_relative(params_file), notebook=shown)
+        _check_own_keys(own, _relative(params_file), declared, shared, shown,
+                        shared_source=_relative(shared_file) if shared_file else SHARED_SOURCE)
         values.update(own)
     params.check(overrides, declared, source="the build", notebook=shown)
     values.update(overrides)
@@ -436,15 +430,19 @@ def data_plans(sessions) -> list[str]:
     return sorted(p for p in pc.unique(column).to_pylist() if p is not None)
 
 
-def _check_own_keys(values: Mapping, path: str, declared: Mapping, shared: Mapping, shown: str) -> None:
+SHARED_SOURCE = "params/preprocessing.yaml"
+
+
+def _check_own_keys(values: Mapping, path, declared: Mapping, shared: Mapping, shown: str, *,
+                    shared_source: str = SHARED_SOURCE) -> None:
+    """A report's own parameters: no key the build sets, none of the shared file's, each declared and typed."""
     for key in values:
         if key in BUILD_SET:
             raise params.ParamsError(f"{path}: {key!r} is set by the build (from DATA and the "
                                      "pipeline layout); remove it from the file")
         if key in shared:
-            raise params.ParamsError(f"{path}: {key!r} is a preprocessing setting; set it in "
-                                     "params/preprocessing.yaml only")
-    params.check(values, declared, source=path, notebook=shown)
+            raise params.ParamsError(f"{path}: {key!r} is a preprocessing setting; set it in {shared_source} only")
+    params.check(values, declared, source=str(path), notebook=shown)
 
 
 def _selected_plan(values: Mapping, path: str) -> str | None:
@@ -695,19 +693,6 @@ def _title(nb, fallback: str) -> str:
     return copy.metadata.get("title") or fallback
 
 
-# What an empty value means, for the parameters whose empty value is not "nothing".
-EMPTY_MEANS = {"plans": "every plan", "key_pages": "chosen from the data", "next_pages_of": "chosen from the data",
-               "anchor_page": "chosen from the data"}
-
-
-def _parameter_text(name: str, value) -> str:
-    if value in ([], "") and name in EMPTY_MEANS:
-        return EMPTY_MEANS[name]
-    if isinstance(value, list):
-        return ", ".join(map(str, value)) if value else "(none)"
-    return str(value) if value != "" else "(not set)"
-
-
 def _utc_minute(stamp: str | None) -> str:
     if not stamp:
         return ""
@@ -748,7 +733,7 @@ def index(executed_notebooks: Sequence, *, data, output, sessions=None, manifest
     """
     import nbformat
 
-    from journey_utils.report import run_time
+    from journey_utils.report import parameter_text, run_time
 
     output = Path(output)
     expected = {Path(data).resolve()} | ({Path(sessions).resolve()} if sessions else set())
@@ -765,7 +750,7 @@ def index(executed_notebooks: Sequence, *, data, output, sessions=None, manifest
         entries.append({
             "href": path.stem + ".html",
             "title": _title(nb, path.stem),
-            "parameters": [(k, _parameter_text(k, v)) for k, v in values.items() if k not in BUILD_SET],
+            "parameters": [(k, parameter_text(v, k)) for k, v in values.items() if k not in BUILD_SET],
             "figures": _key_figures(nb),
             "built": _utc_minute(meta.get("end_time")),
         })

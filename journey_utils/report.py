@@ -48,6 +48,7 @@ __all__ = [
     "decimal",
     "listing",
     "markdown",
+    "parameter_text",
     "header",
     "table",
     "key_figures",
@@ -197,7 +198,22 @@ def markdown(text: str) -> None:
     display(Markdown(text))
 
 
-def _value_text(value) -> str:
+# What an empty value means, for the parameters whose empty value is not "nothing".
+EMPTY_MEANS = {"plans": "every plan", "key_pages": "chosen from the data", "next_pages_of": "chosen from the data",
+               "anchor_page": "chosen from the data"}
+
+
+def parameter_text(value, name: str | None = None) -> str:
+    """A parameter's value as a reader sees it in a report's header and on the index.
+
+    Examples
+    --------
+    >>> from journey_utils import report
+    >>> report.parameter_text([3, 4]), report.parameter_text([], "pages_to_remove"), report.parameter_text([], "plans")
+    ('3, 4', '(none)', 'every plan')
+    """
+    if name in EMPTY_MEANS and (value == "" or (isinstance(value, (list, tuple)) and not value)):
+        return EMPTY_MEANS[name]
     if isinstance(value, str):
         return value if value else "(not set)"
     if isinstance(value, (list, tuple)):
@@ -232,7 +248,7 @@ def header(title: str, *, parameters: Mapping, inputs: Sequence[tuple[str, objec
         for label, name, count, digest in described
     )
     settings = "".join(
-        f"<tr><th>{html.escape(str(name))}</th><td>{html.escape(_value_text(value))}</td></tr>"
+        f"<tr><th>{html.escape(str(name))}</th><td>{html.escape(parameter_text(value, str(name)))}</td></tr>"
         for name, value in parameters.items()
     )
     display(HTML(

@@ -775,8 +775,11 @@ def test_the_index_reads_the_exports_checksum_from_the_validated_sessions(tmp_pa
 
 
 def test_index_says_what_an_empty_parameter_means():
-    assert build._parameter_text("plans", []) == "every plan"
-    assert build._parameter_text("key_pages", []) == "chosen from the data"
-    assert build._parameter_text("anchor_page", "") == "chosen from the data"
-    assert build._parameter_text("pages_to_remove", []) == "(none)"
-    assert build._parameter_text("plans", ["Annual", "All"]) == "Annual, All"
+    from journey_utils.report import parameter_text
+
+    assert parameter_text([], "plans") == "every plan"
+    assert parameter_text([], "key_pages") == "chosen from the data"
+    assert parameter_text("", "anchor_page") == "chosen from the data"
+    assert parameter_text([], "pages_to_remove") == "(none)"
+    assert parameter_text(["Annual", "All"], "plans") == "Annual, All"
+    assert parameter_text("", "input_path") == "(not set)"
