@@ -76,7 +76,9 @@ PRESENT := $(RESOLVED)/preprocessing.present
 PLAN_FILES_STAMP := $(RESOLVED)/plan-files.txt
 
 INDEX := reports/index.html
-LIBRARY := $(wildcard journey_utils/*.py journey_utils/templates/*/*)
+# A report depends on the analysis modules it runs and on the builder that renders it (not on
+# the generator in journey_utils/synthetic/, nor on the cluster path).
+LIBRARY := $(wildcard journey_utils/*.py journey_utils/build/*.py journey_utils/build/templates/*/*)
 # Everything a report depends on besides its notebook and parameters (the input itself
 # through INPUT_STAMP, which changes with its path, size or date).
 REPORT_DEPS := $(INPUT_STAMP) $(LIBRARY) $(INSTALLED)

@@ -10,6 +10,7 @@ Load sessions, turn them into one journey per user, and measure the journeys::
 
 from pathlib import Path
 
+from journey_utils.errors import JourneyError
 from journey_utils.io import (
     JourneyDataError,
     JourneyDataWarning,
@@ -34,7 +35,7 @@ __version__ = "0.1.0"
 
 # Heavier modules (scipy, plotting, the report builder) load on first use, so that
 # `import journey_utils` stays quick for scripts that only need the metrics.
-_SUBMODULES = ("claims", "compare", "inference", "paths", "plots", "report", "synthetic")
+_SUBMODULES = ("claims", "compare", "inference", "paths", "plots", "report", "synthetic", "text")
 
 
 def __getattr__(name):
@@ -50,6 +51,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PATH = PROJECT_ROOT / "data" / "sample" / "user_journeys_sample.csv"
 
 __all__ = [
+    "JourneyError",
     "JourneyDataError",
     "JourneyDataWarning",
     "load_sessions",

@@ -48,6 +48,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from journey_utils import _codes, _parquet, _records, _sniff
+from journey_utils.errors import JourneyError
 
 __all__ = ["JourneyDataError", "JourneyDataWarning", "load_sessions", "save_sessions", "save_journeys", "load_report",
            "file_checksum", "REQUIRED_COLUMNS"]
@@ -86,7 +87,7 @@ PART_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zst", ".gz", ".
                  ".tar", ".tar.gz", ".tar.bz2", ".tar.xz", ".parquet", ".pq")
 
 
-class JourneyDataError(ValueError):
+class JourneyDataError(JourneyError, ValueError):
     """A session file that cannot be analysed as it is."""
 
 

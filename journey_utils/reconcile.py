@@ -18,6 +18,7 @@ from journey_utils import _codes
 from journey_utils._checks import check_frame
 from journey_utils.metrics import page_count, page_transitions
 from journey_utils.preprocess import group_by, remove_page_duplicates, remove_pages
+from journey_utils.errors import JourneyError
 
 __all__ = ["reconcile", "ReconciliationError"]
 
@@ -25,7 +26,7 @@ USER, SESSION, TARGET = "user_id", "session_id", "user_journey"
 COLUMNS = ["stage", "quantity", "unit", "count", "note"]
 
 
-class ReconciliationError(RuntimeError):
+class ReconciliationError(JourneyError, RuntimeError):
     """The counts of a preprocessing run do not add up (a defect, never a data problem)."""
 
 

@@ -4,8 +4,8 @@ The notebooks call these helpers so that every report looks the same and every
 value from the data is escaped before it reaches HTML. Page and plan names are
 user data: a page called ``<script>`` must print as text, never run.
 
-Numbers in prose come from variables formatted with :func:`integer`,
-:func:`percent` and :func:`decimal`; user text goes through :func:`escape`.
+Sentences are filled by :func:`say` (names escaped, numbers formatted); the formatters
+themselves live in :mod:`journey_utils.text`.
 
 Examples
 --------
@@ -33,6 +33,7 @@ import pandas as pd
 from journey_utils import PROJECT_ROOT
 from journey_utils._checks import check_positive_int, selected_plans
 from journey_utils.io import JourneyDataWarning, file_checksum
+from journey_utils.text import count, decimal, escape, integer, listing, p_value, percent, phrase, points, steps
 
 __all__ = [
     "KEY_FIGURES_MIME",
@@ -47,6 +48,11 @@ __all__ = [
     "percent",
     "decimal",
     "listing",
+    "points",
+    "p_value",
+    "steps",
+    "phrase",
+    "say",
     "markdown",
     "parameter_text",
     "header",
@@ -58,10 +64,6 @@ __all__ = [
 
 #: Output type that carries a report's key figures to the index page (ignored by HTML and Lab).
 KEY_FIGURES_MIME = "application/vnd.journey-analytics.key-figures+json"
-
-# Markdown punctuation that could turn a name into emphasis, a link or a heading.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
-
 
 def setup() -> None:
     """Prepare a notebook kernel for a report: chart style and warnings.
@@ -142,60 +144,27 @@ def run_time() -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def escape(text) -> str:
-    r"""Make user text safe inside Markdown or HTML: no markup, links or emphasis.
-
-    Examples
-    --------
-    >>> from journey_utils import report
-    >>> print(report.escape("*New* <b>"))
-    \*New\* &lt;b&gt;
-    """
-    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", str(text)), quote=True)
-
-
-def integer(value) -> str:
-    """An integer with thousands separators (``9,935``)."""
-    return f"{int(value):,}"
-
-
-def count(value, noun: str, plural: str | None = None) -> str:
-    """A count with its noun, singular for one (``1 user``, ``9,935 sessions``).
-
-    Examples
-    --------
-    >>> from journey_utils import report
-    >>> report.count(1, "user"), report.count(1200, "session"), report.count(2, "journey", "journeys")
-    ('1 user', '1,200 sessions', '2 journeys')
-    """
-    return f"{integer(value)} {noun if int(value) == 1 else plural or noun + 's'}"
-
-
-def percent(share, decimals: int = 1) -> str:
-    """A share (0-1) as a percentage with one decimal (``45.7%``); ``n/a`` when undefined."""
-    if share is None or (isinstance(share, float) and math.isnan(share)):
-        return "n/a"
-    return f"{share:.{decimals}%}"
-
-
-def decimal(value, decimals: int = 1) -> str:
-    """A number with thousands separators and ``decimals`` decimals; ``n/a`` when undefined."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{value:,.{decimals}f}"
-
-
-def listing(names: Sequence, *, empty: str = "none") -> str:
-    """Escaped names joined by commas (``Pricing, Sign up``), or ``empty``."""
-    names = [escape(n) for n in names]
-    return ", ".join(names) if names else empty
-
-
 def markdown(text: str) -> None:
     """Display Markdown built from escaped values (see :func:`escape`)."""
     from IPython.display import Markdown, display
 
     display(Markdown(text))
+
+
+def say(template: str, /, **values) -> None:
+    """Display a sentence of the report: :func:`journey_utils.text.phrase`, shown as Markdown.
+
+    Names in ``values`` are escaped and numbers formatted by their spec
+    (``{share:%}``, ``{n:,}``, ``{p:p}``, ``{run:steps}``), so prose needs no
+    hand-escaping.
+
+    Examples
+    --------
+    >>> from journey_utils import report
+    >>> report.say("**{page}** is in {share:%} of journeys", page="Coupon", share=0.598)
+    <IPython.core.display.Markdown object>
+    """
+    markdown(phrase(template, **values))
 
 
 # What an empty value means, for the parameters whose empty value is not "nothing".

@@ -9,7 +9,8 @@ from pathlib import Path
 import papermill
 import pytest
 
-from journey_utils import build, params
+from journey_utils import build
+from journey_utils.build import params
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = ROOT / "params"

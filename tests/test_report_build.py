@@ -29,7 +29,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from journey_utils import build, params
+from journey_utils import build
+from journey_utils.build import params
 from journey_utils.report import KEY_FIGURES_MIME
 from tests import reference as ref
 

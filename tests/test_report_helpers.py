@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook  # noqa: E402
 
-from journey_utils import plots, render, report  # noqa: E402
+from journey_utils import plots, report
+from journey_utils.build import render  # noqa: E402
 from tests.test_report_build import IMAGE, SCRIPT, Page, assert_safe  # noqa: E402
 
 

@@ -53,7 +53,9 @@ from pathlib import Path
 # installed (2-3 s per process); notebook validation never uses that format.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from journey_utils import PROJECT_ROOT, params
+from journey_utils import PROJECT_ROOT
+from journey_utils.build import params
+from journey_utils.errors import JourneyError
 
 __all__ = [
     "BUILD_SET",
@@ -79,7 +81,7 @@ QUIET_KERNEL = ("--IPKernelApp.log_level=CRITICAL",)
 BUILD_SET = ("input_path", "processed_path", "output_path", "sessions_output_path")
 
 
-class BuildError(RuntimeError):
+class BuildError(JourneyError, RuntimeError):
     """A report that could not be built; the message says which and why."""
 
 
@@ -129,7 +131,7 @@ def resolve_parameters(notebook, *, params_file=None, shared_file=None, override
 
     Raises
     ------
-    journey_utils.params.ParamsError
+    journey_utils.build.params.ParamsError
         An unknown key, a value of the wrong type or a key set in two places.
     """
     overrides = dict(overrides or {})
@@ -281,14 +283,14 @@ def run(
     ------
     BuildError
         The notebook failed; the message names the notebook, plan, cell and error.
-    journey_utils.params.ParamsError
+    journey_utils.build.params.ParamsError
         A parameters file that does not fit the notebook.
     """
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from journey_utils import render
+    from journey_utils.build import render
 
     started = time.monotonic()
     notebook, executed, html = Path(notebook), Path(executed), Path(html)
@@ -501,7 +503,7 @@ def plan_reports(plans: Sequence[str], params_dir="params", notebook=None) -> di
 
     Raises
     ------
-    journey_utils.params.ParamsError
+    journey_utils.build.params.ParamsError
         A file that is not valid YAML, a key the notebook does not take or of
         the wrong type, a preprocessing or build setting, a file name make cannot
         handle, or two files for the same report.
@@ -685,7 +687,7 @@ def _key_figures(nb) -> list[tuple[str, str]]:
 
 
 def _title(nb, fallback: str) -> str:
-    from journey_utils.render import TableOfContents
+    from journey_utils.build.render import TableOfContents
 
     copy = nb.copy()
     copy.metadata = dict(nb.metadata)
@@ -799,7 +801,7 @@ def input_checksum(data, sessions=None) -> str:
 
 
 def render_index(entries, *, data, built: str, notes: Sequence[str] = (), sessions=None) -> str:
-    from journey_utils.render import index_page
+    from journey_utils.build.render import index_page
 
     return index_page(entries, input_name=Path(data).name, input_checksum=input_checksum(data, sessions),
                       built=built, notes=notes)
@@ -905,6 +907,3 @@ def main(argv=None) -> int:
         return 130
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

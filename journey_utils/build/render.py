@@ -2,14 +2,14 @@
 
 A report is one HTML file with its CSS and PNG charts inline, so it opens
 offline and can be emailed. The ``journey_report`` nbconvert template (in
-``journey_utils/templates``) hides code, drops cells tagged ``remove-cell``,
+``journey_utils/build/templates``) hides code, drops cells tagged ``remove-cell``,
 loads nothing from the network and puts a table of contents under the report
 header; :class:`TableOfContents` collects the headings for it.
 
 The same template works from the command line::
 
     jupyter nbconvert --to html --template journey_report \\
-        --TemplateExporter.extra_template_basedirs=journey_utils/templates executed.ipynb
+        --TemplateExporter.extra_template_basedirs=journey_utils/build/templates executed.ipynb
 """
 
 from __future__ import annotations

@@ -21,11 +21,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
+from journey_utils.errors import JourneyError
 
 __all__ = ["ParamsError", "load", "notebook_parameters", "accepts", "check"]
 
 
-class ParamsError(ValueError):
+class ParamsError(JourneyError, ValueError):
     """A parameters file that cannot be used as it is."""
 
 

@@ -5,7 +5,7 @@ session: ``user_id``, ``session_id``, ``subscription_type``, ``user_journey``)
 from a small statistical model whose parameters form a *profile*, a plain
 JSON-serialisable dict. :func:`fit_profile` estimates a profile from any table
 of sessions; :func:`generate_sessions` draws from one. The bundled profile
-(``journey_utils/data/profile.json``) holds figures fitted on the business's
+(``journey_utils/synthetic/profile.json``) holds figures fitted on the business's
 reference export (frequencies, probabilities, quantiles), none of its rows.
 
 The model
@@ -645,7 +645,7 @@ def load_profile(path=None):
     ['only', 'first', 'early', 'late', 'last']
     """
     if path is None:
-        text = resources.files("journey_utils").joinpath("data", "profile.json").read_text(encoding="utf-8")
+        text = resources.files("journey_utils.synthetic").joinpath("profile.json").read_text(encoding="utf-8")
         source = "the bundled profile"
     else:
         if not isinstance(path, (str, os.PathLike)):
@@ -1219,6 +1219,3 @@ def main(argv=None):
     sessions.to_csv(output, index=False)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
