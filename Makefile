@@ -35,9 +35,14 @@ NOTEBOOKS := notebooks/01_preprocessing.ipynb notebooks/02_journey_analysis.ipyn
 JUPYTER_ENV := JUPYTER_PATH=$(abspath $(VENV))/share/jupyter
 
 .PHONY: test
-test: $(INSTALLED) ## Run the test suite (unit, property, real-data and notebook tests)
+test: $(INSTALLED) lint ## Lint, then run the tests (unit, property, real-data, doctests and notebook outputs)
 	$(JUPYTER_ENV) $(PY) -m pytest -p no:nbval -m "not slow"
+	$(PY) -m pytest -p no:nbval -p no:cacheprovider --doctest-modules journey_utils
 	$(JUPYTER_ENV) $(PY) -m pytest -p no:cacheprovider --nbval-lax $(NOTEBOOKS)
+
+.PHONY: lint
+lint: $(INSTALLED) ## Check the code with ruff (settings in ruff.toml)
+	$(VENV)/bin/ruff check journey_utils tests benchmarks
 
 .PHONY: sample
 sample: $(INSTALLED) ## Regenerate the bundled synthetic sample (data/sample/)
