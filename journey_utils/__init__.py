@@ -28,7 +28,7 @@ from journey_utils.metrics import (
     page_sequences,
     page_transitions,
 )
-from journey_utils.preprocess import group_by, preprocess, remove_page_duplicates, remove_pages
+from journey_utils.preprocess import group_by, preprocess, remove_page_duplicates, remove_pages, window_journeys
 from journey_utils.reconcile import ReconciliationError, reconcile
 
 __version__ = "0.1.0"
@@ -62,6 +62,7 @@ __all__ = [
     "group_by",
     "remove_pages",
     "preprocess",
+    "window_journeys",
     "reconcile",
     "ReconciliationError",
     "page_count",

@@ -43,9 +43,9 @@ from scipy import stats
 
 from journey_utils import _codes
 from journey_utils._checks import check_frame, check_positive_int
-from journey_utils.compare import MIN_N, N_RESAMPLES, position_contrasts, window_journeys
+from journey_utils.compare import MIN_N, N_RESAMPLES, position_contrasts
 from journey_utils.inference import adjust_pvalues, independence_test, newcombe_interval
-from journey_utils.preprocess import preprocess
+from journey_utils.preprocess import preprocess, window_journeys
 
 __all__ = [
     "VERDICTS",
@@ -415,7 +415,7 @@ class SessionShiftClaim:
             sessions_data = sessions_data[sessions_data[plan_column] == self.plan]
         windows = window_journeys(sessions_data, n, later=later, pages_to_remove=pages_to_remove,
                                   target_column=target_column, plan_column=plan_column, **columns)
-        early, late = _share_of(windows["early"], self.pages), _share_of(windows["later"], self.pages)
+        early, late = _share_of(windows["first"], self.pages), _share_of(windows["last"], self.pages)
         keep = ~(np.isnan(early) | np.isnan(late))
         early, late = early[keep], late[keep]
         up, down = int(np.sum(late > early)), int(np.sum(late < early))

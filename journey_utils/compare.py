@@ -66,7 +66,7 @@ from journey_utils.inference import (
     wilson_interval,
 )
 from journey_utils.paths import _first_hits, every_plan_label, page_position
-from journey_utils.preprocess import _preprocess, preprocess
+from journey_utils.preprocess import window_journeys
 
 __all__ = [
     "plans_in",
@@ -77,7 +77,6 @@ __all__ = [
     "compare_positions",
     "position_contrasts",
     "top_differences",
-    "window_journeys",
     "session_windows",
 ]
 
@@ -1150,85 +1149,6 @@ def _empty_top() -> pd.DataFrame:
 # Early against late sessions
 # ---------------------------------------------------------------------------
 
-LATER = ("last", "rest")
-
-
-def window_journeys(sessions_data, n=3, *, later="last", min_sessions=None, pages_to_remove=(),
-                    group_column=USER, target_column=TARGET, order_column=SESSION,
-                    plan_column=PLAN) -> pd.DataFrame:
-    """Each user's first ``n`` sessions and later sessions as two journeys side by side.
-
-    Both journeys go through :func:`journey_utils.preprocess` (grouped in time
-    order, ``pages_to_remove`` dropped, repeated pages collapsed).
-
-    Parameters
-    ----------
-    sessions_data : DataFrame
-        Sessions, one per row (as returned by :func:`journey_utils.load_sessions`).
-    n : int, default 3
-        Sessions in the early window (and in the late one with ``later='last'``).
-    later : {'last', 'rest'}, default 'last'
-        The later window: the user's last ``n`` sessions, or every session after
-        the first ``n``.
-    min_sessions : int, optional
-        Users with fewer sessions are left out. The default keeps the windows
-        apart: ``2 * n`` for 'last' (fewer would share sessions), ``n + 1`` for
-        'rest'.
-    pages_to_remove : str or list of str, default ()
-        Pages dropped from both windows.
-    group_column, target_column, order_column, plan_column : str
-        Column names.
-
-    Returns
-    -------
-    DataFrame
-        One row per kept user, by user: the user, ``plan``, ``sessions`` (the
-        user's number of sessions), ``early`` and ``later`` (journeys),
-        ``early_sessions`` and ``later_sessions`` (sessions in each window).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from journey_utils.compare import window_journeys
-    >>> df = pd.DataFrame({"user_id": [1] * 4, "session_id": [1, 2, 3, 4],
-    ...                    "subscription_type": ["x"] * 4, "user_journey": ["A", "B", "C", "D-D"]})
-    >>> window_journeys(df, n=2)[["early", "later"]].values.tolist()
-    [['A-B', 'C-D']]
-    """
-    function = "window_journeys"
-    n = check_positive_int(n, "n", function)
-    if later not in LATER:
-        raise ValueError(f"{function}: later must be 'last' or 'rest'; found {later!r}")
-    if min_sessions is None:
-        min_sessions = 2 * n if later == "last" else n + 1
-    min_sessions = check_positive_int(min_sessions, "min_sessions", function)
-    check_frame(sessions_data, function, [group_column, target_column, order_column, plan_column])
-    columns = dict(group_column=group_column, target_column=target_column, order_column=order_column,
-                   plan_column=plan_column)
-    # Every user is grouped and the users with too few sessions dropped after: a user's windows do not
-    # depend on other users, and the sessions are neither copied nor their journeys split again.
-    early = preprocess(sessions_data, sessions=n, count_from="first", pages_to_remove=pages_to_remove, **columns)
-    sessions = sessions_data.groupby(group_column)[order_column].size()
-    early = early[sessions.reindex(early[group_column].to_numpy()).to_numpy() >= min_sessions].reset_index(drop=True)
-    if later == "last":
-        late = preprocess(sessions_data, sessions=n, count_from="last", pages_to_remove=pages_to_remove, **columns)
-    else:
-        late = _preprocess(sessions_data, pages_to_remove=pages_to_remove, skip_first=n, **columns)
-    late = late.set_index(group_column).reindex(early[group_column].to_numpy())
-    out = pd.DataFrame(
-        {
-            group_column: early[group_column].to_numpy(),
-            "plan": pd.array(early[plan_column].to_numpy(), dtype="str"),
-            "sessions": sessions.reindex(early[group_column].to_numpy()).to_numpy(dtype=np.int64),
-            "early": pd.array(early[target_column].to_numpy(), dtype="str"),
-            "later": pd.array(late[target_column].to_numpy(), dtype="str"),
-            "early_sessions": early["n_sessions"].to_numpy(dtype=np.int64),
-            "later_sessions": late["n_sessions"].to_numpy(dtype=np.int64),
-        }
-    )
-    return out
-
-
 def _binomial_half(k, n) -> np.ndarray:
     """Two-sided exact binomial p-values of ``k`` of ``n`` against 1/2, vectorised (1 where ``n`` is 0).
 
@@ -1255,14 +1175,14 @@ def _wilcoxon(first, last):
     return float(stats.wilcoxon(difference).pvalue)
 
 
-def session_windows(sessions_data, n=3, *, plans=None, min_sessions=None, pages_to_remove=(), alpha=0.05,
+def session_windows(sessions_data, n=3, *, plans=None, pages_to_remove=(), alpha=0.05,
                     min_n=MIN_N, group_column=USER, target_column=TARGET, order_column=SESSION,
                     plan_column=PLAN) -> pd.DataFrame:
     """Headline metrics of each user's first ``n`` against last ``n`` sessions, per plan.
 
-    The same users are measured in both windows (:func:`window_journeys`; by
-    default only users with at least ``2 * n`` sessions, so the windows share no
-    session), so every difference is tested as a paired one: exact McNemar for
+    The same users are measured in both windows
+    (:func:`journey_utils.window_journeys`: only users with at least ``2 * n``
+    sessions, so the windows share no session), so every difference is tested as a paired one: exact McNemar for
     page presence, sign test for visit shares, Wilcoxon signed-rank for pages
     per journey. All p-values of the table are adjusted together
     (Benjamini–Hochberg).
@@ -1275,8 +1195,6 @@ def session_windows(sessions_data, n=3, *, plans=None, min_sessions=None, pages_
         Sessions per window.
     plans : None, str or list of str, optional
         Plans to show besides all plans together; default every plan, sorted by name.
-    min_sessions : int, optional
-        Fewest sessions for a user to count; default ``2 * n``.
     pages_to_remove : str or list of str, default ()
         Pages dropped from both windows before measuring.
     alpha : float, default 0.05
@@ -1314,13 +1232,12 @@ def session_windows(sessions_data, n=3, *, plans=None, min_sessions=None, pages_
     """
     function = "session_windows"
     alpha = _check_unit_interval(alpha, "alpha", function)
-    windows = window_journeys(sessions_data, n, later="last", min_sessions=min_sessions,
-                              pages_to_remove=pages_to_remove, group_column=group_column,
+    windows = window_journeys(sessions_data, n, pages_to_remove=pages_to_remove, group_column=group_column,
                               target_column=target_column, order_column=order_column, plan_column=plan_column)
     chosen = plans_in(sessions_data, plans, plan_column=plan_column, minimum=1, function=function)
     every = every_plan_label(plans_present(sessions_data, plan_column))
     users = len(windows)
-    both = _codes.encode(pd.concat([windows["early"], windows["later"]], ignore_index=True))
+    both = _codes.encode(pd.concat([windows["first"], windows["last"]], ignore_index=True))
     used = np.flatnonzero(np.bincount(both.codes, minlength=both.n_pages)) if len(both.codes) else np.empty(0, np.int64)
     pages = both.pages[used]
     code_of = np.full(both.n_pages, -1, dtype=np.int64)
@@ -1362,7 +1279,7 @@ def session_windows(sessions_data, n=3, *, plans=None, min_sessions=None, pages_
     l_share[np.searchsorted(union, late_keys)] = late_share
     both_valid = (early_length[union_user] > 0) & (late_length[union_user] > 0)
     difference = np.where(both_valid, l_share - f_share, 0.0)
-    plan_of_user = windows["plan"].to_numpy(dtype=object)
+    plan_of_user = windows[plan_column].to_numpy(dtype=object)
     blocks = []
     for label, plan in [(every, None), *((p, p) for p in chosen)]:
         member = np.ones(users, bool) if plan is None else plan_of_user == plan

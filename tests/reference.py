@@ -117,6 +117,35 @@ def preprocess(rows, sessions="All", count_from="last", pages_to_remove=()):
     return _map_journeys(grouped, remove_page_duplicates)
 
 
+def window_journeys(rows, n=3, later="last", pages_to_remove=()):
+    """Each user's first ``n`` sessions against their last ``n`` (``later='rest'``: all later ones).
+
+    Users with fewer than ``2 * n`` sessions (``'rest'``: ``n + 1``) are left
+    out. Returns ``(user, plan, sessions, first, last, first_sessions,
+    last_sessions)`` tuples sorted by user, both journeys preprocessed.
+    """
+    by_user = {}
+    for user_id, session_id, plan, journey in rows:
+        by_user.setdefault(user_id, []).append((session_id, plan, journey))
+    minimum = 2 * n if later == "last" else n + 1
+    unwanted = _page_set(pages_to_remove)
+
+    def journey_of(user_sessions):
+        pages = [page for _, _, journey in user_sessions for page in split_journey(journey)]
+        return join_pages(_dedupe_pages([page for page in pages if page not in unwanted]))
+
+    out = []
+    for user_id in sorted(by_user):
+        user_sessions = sorted(by_user[user_id], key=lambda s: s[0])
+        if len(user_sessions) < minimum:
+            continue
+        first = user_sessions[:n]
+        last = user_sessions[-n:] if later == "last" else user_sessions[n:]
+        out.append((user_id, user_sessions[-1][1], len(user_sessions), journey_of(first), journey_of(last),
+                    len(first), len(last)))
+    return out
+
+
 def journeys_for_plan(grouped, plan="All"):
     """Journeys of grouped data (by ascending user_id) for a plan selection.
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+import journey_utils as ju
 from journey_utils import compare, inference
 from tests import reference as ref
 from tests.agreement import exact_2xk_pvalue, scipy_test
@@ -447,42 +448,6 @@ def sessions_frame(rows):
     )
 
 
-session_rows = st.lists(
-    st.tuples(st.integers(1, 8), st.lists(st.sampled_from(PAGES), min_size=1, max_size=4)),
-    min_size=1,
-    max_size=60,
-)
-
-
-def with_plans(raw):
-    plan_of = {u: PLANS[u % 2] for u in range(1, 9)}
-    return [(u, i, plan_of[u], "-".join(pages)) for i, (u, pages) in enumerate(raw)]
-
-
-@SETTINGS
-@given(raw=session_rows, n=st.integers(1, 3), later=st.sampled_from(["last", "rest"]))
-def test_window_journeys_match_reference_grouping(raw, n, later):
-    rows = with_plans(raw)
-    got = compare.window_journeys(sessions_frame(rows), n, later=later)
-    sessions_per_user = Counter(u for u, *_ in rows)
-    minimum = 2 * n if later == "last" else n + 1
-    kept = sorted(u for u, k in sessions_per_user.items() if k >= minimum)
-    assert got["user_id"].tolist() == kept
-    early = ref.preprocess(rows, sessions=n, count_from="first")
-    if later == "last":
-        late = ref.preprocess(rows, sessions=n, count_from="last")
-    else:
-        rank = {}
-        rest = []
-        for row in sorted(rows, key=lambda r: (r[0], r[1])):
-            rank[row[0]] = rank.get(row[0], 0) + 1
-            if rank[row[0]] > n:
-                rest.append(row)
-        late = ref.preprocess(rest)
-    assert got["early"].tolist() == [early[u][1] for u in kept]
-    assert got["later"].tolist() == [late[u][1] for u in kept]
-
-
 def test_session_windows_paired_tests_by_hand():
     rows = []
     session = 0
@@ -502,9 +467,9 @@ def test_session_windows_paired_tests_by_hand():
     assert (login["first"], login["last"]) == (8 / 40, 32 / 40)
     assert login["p_value"] == pytest.approx(stats.binomtest(32, 40).pvalue)
     length = table[(table["plan"] == "All") & (table["metric"] == "pages per journey")].iloc[0]
-    windows = compare.window_journeys(data, 3)
-    first = windows["early"].str.count("-") + 1
-    last = windows["later"].str.count("-") + 1
+    windows = ju.window_journeys(data, 3)
+    first = windows["first"].str.count("-") + 1
+    last = windows["last"].str.count("-") + 1
     assert length["p_value"] == pytest.approx(stats.wilcoxon(last - first).pvalue)
     assert table["p_adjusted"].to_numpy() == pytest.approx(inference.adjust_pvalues(table["p_value"]))
     assert set(table.loc[table["plan"] == "Silver", "n"]) == {15}
@@ -567,7 +532,7 @@ def test_reference_positions_and_top_differences(reference_lists, reference_jour
 
 def test_reference_session_windows(reference_sessions, reference_rows):
     table = compare.session_windows(reference_sessions, n=3)
-    windows = compare.window_journeys(reference_sessions, 3)
+    windows = ju.window_journeys(reference_sessions, 3)
     per_user = Counter(u for u, *_ in reference_rows)
     assert len(windows) == sum(k >= 6 for k in per_user.values())
     early = ref.preprocess(reference_rows, sessions=3, count_from="first")

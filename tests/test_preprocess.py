@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import journey_utils as ju
 from tests import reference as ref
@@ -289,3 +291,70 @@ def test_skipping_first_sessions_equals_preprocessing_the_later_ones(skip):
     expected = ju.preprocess(data[(rank > skip).to_numpy()], pages_to_remove=["Log in"])
     got = _preprocess(data, pages_to_remove=["Log in"], skip_first=skip)
     pd.testing.assert_frame_equal(got, expected)
+
+
+# --- window_journeys -----------------------------------------------------------------------
+
+WINDOW_PAGES = ["Home page", "Pricing", "Log in", "Checkout"]
+window_rows = st.lists(
+    st.tuples(st.integers(1, 8), st.lists(st.sampled_from(WINDOW_PAGES), min_size=0, max_size=4)),
+    min_size=0,
+    max_size=60,
+)
+
+
+def _window_tuples(windows):
+    columns = ["user_id", "subscription_type", "sessions", "first", "last", "first_sessions", "last_sessions"]
+    assert list(windows.columns) == columns
+    return [(int(u), str(p), int(k), str(f), str(la), int(nf), int(nl))
+            for u, p, k, f, la, nf, nl in windows[columns].itertuples(index=False, name=None)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=window_rows, n=st.integers(1, 3), later=st.sampled_from(["last", "rest"]),
+       remove=st.sampled_from([(), ["Log in"], "Pricing"]), shuffle=st.randoms())
+def test_window_journeys_match_reference(raw, n, later, remove, shuffle):
+    # Session ids grow with time; rows are shuffled so that file order cannot matter.
+    rows = [(u, i, f"plan {u % 3}", "-".join(pages)) for i, (u, pages) in enumerate(raw)]
+    order = list(range(len(rows)))
+    shuffle.shuffle(order)
+    got = ju.window_journeys(sessions_frame(rows, order), n, pages_to_remove=remove, later=later)
+    assert _window_tuples(got) == ref.window_journeys(rows, n, later=later, pages_to_remove=remove)
+    if later == "last":
+        # The two windows never share a session.
+        assert (got["first_sessions"] + got["last_sessions"] <= got["sessions"]).all()
+
+
+def test_window_journeys_by_hand(sessions):
+    # User 1 has 4 sessions (10, 11, 12, 15); users 2 and 3 have fewer than 2 * 2.
+    got = ju.window_journeys(sessions, 2)
+    assert _window_tuples(got) == [(1, "Annual", 4, "A-B", "B-C-A", 2, 2)]
+    assert _window_tuples(ju.window_journeys(sessions, 1, later="rest")) == [
+        (1, "Annual", 4, "A", "A-B-C-A", 1, 3), (2, "Monthly", 2, "D-C", "C", 1, 1)]
+    assert ju.window_journeys(sessions, 3).empty
+
+
+def test_window_journeys_custom_columns_and_input_unchanged(sessions):
+    renamed = sessions.rename(columns={"user_id": "u", "session_id": "s", "subscription_type": "p",
+                                       "user_journey": "j"})
+    copy = renamed.copy(deep=True)
+    got = ju.window_journeys(renamed, 2, group_column="u", order_column="s", plan_column="p", target_column="j")
+    assert got.columns.tolist()[:2] == ["u", "p"]
+    assert got[["first", "last"]].values.tolist() == [["A-B", "B-C-A"]]
+    pd.testing.assert_frame_equal(renamed, copy)
+
+
+@pytest.mark.parametrize("options, error", [
+    ({"n": 0}, ValueError), ({"n": 1.5}, TypeError), ({"n": True}, TypeError), ({"later": "all"}, ValueError),
+])
+def test_window_journeys_invalid_arguments(sessions, options, error):
+    with pytest.raises(error, match="window_journeys"):
+        ju.window_journeys(sessions, **options)
+
+
+def test_window_journeys_reference_data(reference_sessions, reference_rows):
+    for n, later in [(3, "last"), (2, "rest")]:
+        got = ju.window_journeys(reference_sessions, n, later=later, pages_to_remove=["Log in"])
+        want = ref.window_journeys(reference_rows, n, later=later, pages_to_remove=["Log in"])
+        assert len(want) > 100
+        assert _window_tuples(got) == want
