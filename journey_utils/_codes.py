@@ -23,7 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-SEPARATOR = "-"
+from journey_utils.columns import SEPARATOR
+
 _INT64_LIMIT = 2**62
 _CACHE_SIZE = 6
 
@@ -353,7 +354,8 @@ def labels(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return hit
     indices, dictionary = _dictionary(array)
     # 32-bit labels, as Arrow makes them: half the memory, and only ever compared.
-    found = (_readonly(indices.astype(np.int32, copy=False)), _readonly(np.asarray(dictionary.to_pylist(), dtype=object)))
+    found = (_readonly(indices.astype(np.int32, copy=False)),
+             _readonly(np.asarray(dictionary.to_pylist(), dtype=object)))
     _label_cache.put(array, found, owner)
     return found
 

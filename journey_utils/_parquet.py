@@ -23,6 +23,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from journey_utils.columns import PLAN
+
 #: Metadata key of the signed description (JSON: load report and what the data holds).
 SESSIONS_KEY = b"journey_utils.sessions"
 #: Metadata key of the digest over the data bytes and the signed description.
@@ -74,7 +76,7 @@ def write_signed(table: pa.Table, path: Path, description: dict) -> None:
     text = json.dumps(description, sort_keys=True, ensure_ascii=False).encode("utf-8")
     with open(path, "wb") as handle:
         sink = _HashingSink(handle)
-        dictionary = [name for name in table.column_names if name == "subscription_type"]
+        dictionary = [name for name in table.column_names if name == PLAN]
         writer = pq.ParquetWriter(pa.PythonFile(sink, mode="w"), table.schema, compression=_COMPRESSION,
                                   use_dictionary=dictionary)
         try:

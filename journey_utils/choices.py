@@ -36,6 +36,7 @@ import pandas as pd
 
 from journey_utils import _codes
 from journey_utils._checks import check_frame, check_positive_int
+from journey_utils.columns import TARGET
 from journey_utils.metrics import page_presence
 
 __all__ = [
@@ -49,7 +50,6 @@ __all__ = [
     "split_pages",
 ]
 
-TARGET = "user_journey"
 #: How many key pages are chosen when the parameter is empty.
 KEY_PAGES = 3
 

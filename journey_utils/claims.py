@@ -43,6 +43,7 @@ from scipy import stats
 
 from journey_utils import _codes
 from journey_utils._checks import check_frame, check_positive_int
+from journey_utils.columns import PLAN, SESSION, TARGET, USER
 from journey_utils.compare import MIN_N, N_RESAMPLES, position_contrasts
 from journey_utils.inference import adjust_pvalues, independence_test, newcombe_interval
 from journey_utils.preprocess import preprocess, window_journeys
@@ -68,8 +69,6 @@ __all__ = [
 
 VERDICTS = ("supported", "not supported", "inconclusive")
 DIRECTIONS = ("greater", "less")
-TARGET = "user_journey"
-PLAN = "subscription_type"
 
 
 # ---------------------------------------------------------------------------
@@ -485,7 +484,7 @@ def simultaneous_level(confidence, n_results):
 
 def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, confidence=0.95, pages_to_remove=(),
                     min_n=MIN_N, n_resamples=N_RESAMPLES, seed=0, target_column=TARGET, plan_column=PLAN,
-                    group_column="user_id", order_column="session_id") -> pd.DataFrame:
+                    group_column=USER, order_column=SESSION) -> pd.DataFrame:
     """Test each claim on all sessions and on early sessions, with a verdict in words.
 
     Journey claims (:class:`PresenceClaim`, :class:`PositionClaim`) are measured

@@ -54,6 +54,7 @@ from journey_utils._checks import (
     plans_present,
     selected_plans,
 )
+from journey_utils.columns import PLAN, SESSION, TARGET, USER
 from journey_utils.inference import (
     MIN_EXPECTED,
     N_RESAMPLES,
@@ -80,10 +81,6 @@ __all__ = [
     "session_windows",
 ]
 
-TARGET = "user_journey"
-PLAN = "subscription_type"
-USER = "user_id"
-SESSION = "session_id"
 #: Fewer journeys than this in a plan's denominator flags the row as a small sample.
 MIN_N = 30
 #: Features (pages, runs, next pages, positions) seen in fewer journeys than this, all plans
@@ -803,7 +800,8 @@ def position_contrasts(data, pages=None, plans=None, *, measure="position", conf
     >>> from journey_utils.compare import position_contrasts
     >>> df = pd.DataFrame({"user_journey": ["P-A-B", "P-B", "A-B-P", "B-P"],
     ...                    "subscription_type": ["x", "x", "y", "y"]})
-    >>> position_contrasts(df, "P", n_resamples=99, min_journeys=1)[["page", "effect", "p_value"]].round(3).values.tolist()
+    >>> table = position_contrasts(df, "P", n_resamples=99, min_journeys=1)
+    >>> table[["page", "effect", "p_value"]].round(3).values.tolist()
     [['P', -1.0, 0.194]]
     """
     function = "position_contrasts"

@@ -48,13 +48,13 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from journey_utils import _codes, _parquet, _records, _sniff
+from journey_utils.columns import PLAN, SESSION, SESSION_COLUMNS, TARGET, USER
 from journey_utils.errors import JourneyError
 
 __all__ = ["JourneyDataError", "JourneyDataWarning", "load_sessions", "save_sessions", "save_journeys", "load_report",
            "file_checksum", "REQUIRED_COLUMNS"]
 
-USER, SESSION, PLAN, TARGET = "user_id", "session_id", "subscription_type", "user_journey"
-REQUIRED_COLUMNS = (USER, SESSION, PLAN, TARGET)
+REQUIRED_COLUMNS = SESSION_COLUMNS
 EMPTY_JOURNEYS = ("drop", "keep")
 #: The longest line ``load_sessions`` reads by default (64 MiB; a journey of 10,000 pages is about 100 KB).
 MAX_FIELD_BYTES = 64 << 20

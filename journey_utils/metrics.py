@@ -17,6 +17,7 @@ import pandas as pd
 
 from journey_utils import _codes
 from journey_utils._checks import check_frame, check_positive_int, plan_mask, ranked
+from journey_utils.columns import PLAN, TARGET
 
 __all__ = [
     "page_count",
@@ -28,8 +29,6 @@ __all__ = [
     "journey_lengths",
 ]
 
-TARGET = "user_journey"
-PLAN = "subscription_type"
 
 
 def _cluster(data):

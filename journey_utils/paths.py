@@ -26,8 +26,9 @@ from journey_utils._checks import (
     plans_present,
     select_plan,
 )
+from journey_utils.columns import PLAN, SESSION, TARGET, USER
 from journey_utils.inference import newcombe_interval
-from journey_utils.preprocess import SESSION, USER, _drop_pages, _grouped_frame, _page_list, _session_order
+from journey_utils.preprocess import _drop_pages, _grouped_frame, _page_list, _session_order
 
 __all__ = [
     "START",
@@ -42,8 +43,6 @@ __all__ = [
     "session_revisits",
 ]
 
-TARGET = "user_journey"
-PLAN = "subscription_type"
 #: State of a step before a journey starts (anchored paths).
 START = "(start)"
 #: State of a step after a journey has ended (step matrix, anchored paths).

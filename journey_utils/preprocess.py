@@ -104,7 +104,8 @@ def remove_pages(data, pages, target_column=TARGET) -> pd.DataFrame:
     """
     check_frame(data, "remove_pages", [target_column])
     pages = _page_list(pages, "remove_pages")
-    return _replace_journeys(data, target_column, _codes.encode(data[target_column], transform=lambda coded: _drop_pages(coded, pages)))
+    coded = _codes.encode(data[target_column], transform=lambda coded: _drop_pages(coded, pages))
+    return _replace_journeys(data, target_column, coded)
 
 
 def group_by(
@@ -173,7 +174,8 @@ def _group(data, group_column, target_column, sessions, count_from, order_column
                                                        order_column, function, skip_first)
 
     # A user's kept sessions are adjacent in `order`, so their journey is one slice of codes.
-    coded = _codes.encode(data[target_column], rows=order, transform=transform).regroup(np.r_[starts, kept].astype(np.int64))
+    coded = _codes.encode(data[target_column], rows=order, transform=transform)
+    coded = coded.regroup(np.r_[starts, kept].astype(np.int64))
     out = _grouped_frame(data, users, order, starts, sizes, kept, group_column, order_column, plan_column,
                          target_column, function)
     return out, coded

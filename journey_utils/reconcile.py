@@ -16,13 +16,13 @@ import pandas as pd
 
 from journey_utils import _codes
 from journey_utils._checks import check_frame
+from journey_utils.columns import SESSION, TARGET, USER
+from journey_utils.errors import JourneyError
 from journey_utils.metrics import page_count, page_transitions
 from journey_utils.preprocess import group_by, remove_page_duplicates, remove_pages
-from journey_utils.errors import JourneyError
 
 __all__ = ["reconcile", "ReconciliationError"]
 
-USER, SESSION, TARGET = "user_id", "session_id", "user_journey"
 COLUMNS = ["stage", "quantity", "unit", "count", "note"]
 
 

@@ -511,7 +511,8 @@ def fuzz_load(path):
 
 REQUIRED = ["user_id", "session_id", "subscription_type", "user_journey"]
 pieces = st.sampled_from(["Homepage", "Log in", "Pricing", "Über", "日本", "<b>", " ", "-", "--", " - ", "", ",",
-                          '"', "'", "\n", "\r\n", "\r", "\t", "\u00a0", "\x00", "\ufeff", "0", "-1", "1.5", "1e3", "NaN",
+                          '"', "'", "\n", "\r\n", "\r", "\t", "\u00a0", "\x00", "\ufeff", "0", "-1", "1.5", "1e3",
+                          "NaN",
                           "99999999999999999999", "Annual", " Monthly "])
 
 

@@ -411,4 +411,5 @@ def test_pandas_metrics_dispatch_to_the_cluster(client, generated):
     _equal(got, ju.page_count(journeys))
     for name, args in [("page_presence", ()), ("page_destinations", ("Pricing",)), ("page_transitions", ()),
                        ("page_sequences", (3,)), ("journey_lengths", ()), ("journey_length", ())]:
-        _equal(getattr(ju, name)(journeys_dask, *args, plan="Annual"), getattr(ju, name)(journeys, *args, plan="Annual"))
+        _equal(getattr(ju, name)(journeys_dask, *args, plan="Annual"),
+               getattr(ju, name)(journeys, *args, plan="Annual"))

@@ -321,13 +321,13 @@ def planted_differences():
     """Gold sees Coupon far more often and reaches Pricing first; Silver reaches it last."""
     rng = np.random.default_rng(11)
     rows = []
-    for i in range(120):
+    for _ in range(120):
         coupon = ["Coupon"] if rng.random() < 0.7 else []
         rows.append(("Gold", ["Pricing", "Home", *coupon, "Checkout"]))
-    for i in range(100):
+    for _ in range(100):
         coupon = ["Coupon"] if rng.random() < 0.1 else []
         rows.append(("Silver", ["Home", *coupon, "Checkout", "Pricing"]))
-    for i in range(12):
+    for _ in range(12):
         rows.append(("Bronze", ["Home", "Pricing", "Checkout"]))
     return frame(rows)
 
@@ -418,7 +418,8 @@ def test_top_differences_widens_the_intervals_of_what_it_keeps():
     again = again.set_index(["plan_a", "plan_b"])
     for _, row in pricing.iterrows():
         expected = again.loc[(row["plan_a"], row["plan_b"])]
-        assert (row["effect_low"], row["effect_high"]) == pytest.approx((expected["effect_low"], expected["effect_high"]))
+        bounds = (expected["effect_low"], expected["effect_high"])
+        assert (row["effect_low"], row["effect_high"]) == pytest.approx(bounds)
 
 
 def test_top_differences_is_empty_without_real_differences_and_checks_kinds():
@@ -645,7 +646,8 @@ def test_a_plan_named_all_is_an_ordinary_plan_everywhere():
     assert "All" in set(top["plan_a"]) | set(top["plan_b"])
     assert len(compare.compare_positions(data, "Pricing")) == 3
     sessions = pd.DataFrame({"user_id": np.repeat(np.arange(6), 2), "session_id": np.arange(12),
-                             "subscription_type": np.repeat(["All", "All", "Annual", "Annual", "Monthly", "Monthly"], 2),
+                             "subscription_type": np.repeat(["All", "All", "Annual", "Annual", "Monthly",
+                                                             "Monthly"], 2),
                              "user_journey": ["A", "B"] * 6})
     windows = compare.session_windows(sessions, n=1)
     assert windows["plan"].drop_duplicates().tolist() == ["All plans", "All", "Annual", "Monthly"]

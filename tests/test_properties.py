@@ -249,4 +249,5 @@ def test_coded_filter_and_take_match_plain_python(lengths, choice):
 
     rows = choice.draw(st.lists(st.integers(0, max(len(lengths) - 1, 0)), max_size=20)) if lengths else []
     taken = coded.take(np.array(rows, dtype=np.int64))
-    assert [taken.codes[a:b].tolist() for a, b in zip(taken.offsets[:-1], taken.offsets[1:])] == [journeys[r] for r in rows]
+    got = [taken.codes[a:b].tolist() for a, b in zip(taken.offsets[:-1], taken.offsets[1:])]
+    assert got == [journeys[r] for r in rows]

@@ -17,8 +17,8 @@ from journey_utils.cluster.parts import (
     TARGET,
     USER,
     _across_parts,
-    check_frame,
     _repeats,
+    check_frame,
 )
 from journey_utils.preprocess import preprocess as _pandas_preprocess
 from journey_utils.preprocess import remove_page_duplicates

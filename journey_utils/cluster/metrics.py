@@ -12,7 +12,8 @@ import pandas as pd
 
 from journey_utils import metrics as _metrics
 from journey_utils._checks import check_positive_int, plan_mask, ranked
-from journey_utils.cluster.parts import PLAN, TARGET, USER, check_frame
+from journey_utils.cluster.parts import check_frame
+from journey_utils.columns import PLAN, TARGET, USER
 
 # --- the five metrics --------------------------------------------------------------------
 

@@ -21,9 +21,9 @@ import pandas as pd
 
 from journey_utils import _codes
 from journey_utils import io as _io
+from journey_utils.columns import PLAN, SESSION, SESSION_COLUMNS, TARGET, USER
 
-USER, SESSION, PLAN, TARGET = _io.USER, _io.SESSION, _io.PLAN, _io.TARGET
-REQUIRED = list(_io.REQUIRED_COLUMNS)
+REQUIRED = list(SESSION_COLUMNS)
 #: Column added to the sessions read by :func:`read_sessions`: the number of the part
 #: (in :func:`part_files` order) each session was read from.
 PART = "_part"

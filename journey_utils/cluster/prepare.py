@@ -24,7 +24,8 @@ from journey_utils.cluster.journeys import (
     _repeats_with_partition,
     _settings,
 )
-from journey_utils.cluster.parts import USER, read_sessions, summed_report
+from journey_utils.cluster.parts import read_sessions, summed_report
+from journey_utils.columns import USER
 
 # --- per-user outputs for the reports -------------------------------------------------------
 

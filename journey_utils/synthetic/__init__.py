@@ -73,7 +73,6 @@ import json
 import math
 import numbers
 import os
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -82,10 +81,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from journey_utils.columns import PLAN, SEPARATOR, SESSION, SESSION_COLUMNS, TARGET, USER
+
 __all__ = ["fit_profile", "generate_sessions", "load_profile", "save_profile", "main"]
 
-COLUMNS = ("user_id", "session_id", "subscription_type", "user_journey")
-SEPARATOR = "-"
+COLUMNS = SESSION_COLUMNS
 POSITION_BUCKETS = ("only", "first", "early", "late", "last")
 RUN_KINDS = ("inner", "last_after_even", "last_after_odd")
 PROFILE_FORMAT = "journey_utils.synthetic profile"
@@ -455,10 +455,10 @@ def _coincidence(runs, later, plan_codes, bucket, first_page, next_page, run_len
 def fit_profile(
     data,
     *,
-    plan_column="subscription_type",
-    target_column="user_journey",
-    user_column="user_id",
-    session_column="session_id",
+    plan_column=PLAN,
+    target_column=TARGET,
+    user_column=USER,
+    session_column=SESSION,
     smoothing=5.0,
     user_classes=_USER_CLASSES,
 ):
@@ -1158,10 +1158,10 @@ def generate_sessions(n_sessions=10_000, *, seed=0, profile=None):
     del session_plan
     return pd.DataFrame(
         {
-            "user_id": user_ids,
-            "session_id": session_ids,
-            "subscription_type": pd.Series(plan_names, dtype="str"),
-            "user_journey": pd.Series(journeys, dtype="str"),
+            USER: user_ids,
+            SESSION: session_ids,
+            PLAN: pd.Series(plan_names, dtype="str"),
+            TARGET: pd.Series(journeys, dtype="str"),
         }
     )
 
