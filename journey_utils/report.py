@@ -24,7 +24,7 @@ import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +33,24 @@ import pandas as pd
 from journey_utils import PROJECT_ROOT
 from journey_utils._checks import check_positive_int, selected_plans
 from journey_utils.io import JourneyDataWarning, file_checksum
-from journey_utils.text import count, decimal, escape, integer, listing, p_value, percent, phrase, points, steps
+from journey_utils.text import (
+    Markup,
+    count,
+    decimal,
+    escape,
+    integer,
+    listing,
+    p_value,
+    percent,
+    phrase,
+    points,
+    steps,
+)
 
 __all__ = [
     "KEY_FIGURES_MIME",
+    "REPORT_MIME",
+    "SUMMARY_MIME",
     "setup",
     "resolve",
     "checksum",
@@ -55,7 +69,13 @@ __all__ = [
     "say",
     "markdown",
     "parameter_text",
+    "plans_text",
     "header",
+    "summary",
+    "caution",
+    "methods",
+    "evidence",
+    "appendix",
     "table",
     "key_figures",
     "check_plans",
@@ -64,6 +84,11 @@ __all__ = [
 
 #: Output type that carries a report's key figures to the index page (ignored by HTML and Lab).
 KEY_FIGURES_MIME = "application/vnd.journey-analytics.key-figures+json"
+#: Output type of :func:`header`: the title, the plans covered and whether the page links to the index.
+REPORT_MIME = "application/vnd.journey-analytics.report+json"
+#: Output type of :func:`summary`: the takeaways; the first is the report's headline on the index page.
+SUMMARY_MIME = "application/vnd.journey-analytics.summary+json"
+
 
 def setup() -> None:
     """Prepare a notebook kernel for a report: chart style and warnings.
@@ -140,7 +165,7 @@ def source(label: str, path, data=None) -> tuple[str, str, int, str]:
 def run_time() -> str:
     """When the report ran, in UTC to the minute (``SOURCE_DATE_EPOCH`` pins it for reproducible builds)."""
     pinned = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    moment = datetime.fromtimestamp(int(pinned), timezone.utc) if pinned.isdigit() else datetime.now(timezone.utc)
+    moment = datetime.fromtimestamp(int(pinned), UTC) if pinned.isdigit() else datetime.now(UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -190,30 +215,82 @@ def parameter_text(value, name: str | None = None) -> str:
     return str(value)
 
 
-def header(title: str, *, parameters: Mapping, inputs: Sequence[tuple[str, object, int]]) -> None:
-    """The first output of a report: title, inputs and parameters, and when it ran.
+def _report_payload(title: str, plans, back_link: bool) -> dict:
+    payload = {"title": str(title), "back_link": bool(back_link)}
+    if plans is not None:
+        payload["plans"] = [str(p) for p in ([plans] if isinstance(plans, str) else plans)]
+    return payload
 
-    The HTML hides code, so this is where a reader sees what the report was run on.
+
+def plans_text(plans: Sequence[str]) -> str:
+    """The plans a report covers, as its header and the index say them (plain text, not escaped).
+
+    Examples
+    --------
+    >>> from journey_utils import report
+    >>> report.plans_text(["Annual"]), report.plans_text(["Annual", "Monthly", "Quarterly"])
+    ('Plan: Annual', 'Plans: Annual, Monthly and Quarterly')
+    """
+    names = [str(p) for p in plans]
+    if not names:
+        return "Plans: none in the data"
+    if len(names) == 1:
+        return f"Plan: {names[0]}"
+    return f"Plans: {', '.join(names[:-1])} and {names[-1]}"
+
+
+def header(
+    title: str,
+    *,
+    plans: Sequence[str] | str | None = None,
+    back_link: bool = True,
+    parameters: Mapping | None = None,
+    inputs: Sequence[tuple] | None = None,
+) -> None:
+    """The first output of a report: its title and the plans it covers.
+
+    The rendered page adds a link back to the index of reports above the title
+    (``back_link=False`` leaves it out), and the index lists the plans given here.
+    Parameters and inputs belong at the end of the report, in :func:`appendix`; the
+    older call with ``parameters=`` and ``inputs=`` still shows them under the title.
 
     Parameters
     ----------
     title : str
         Report title; escaped.
-    parameters : mapping
-        Parameter name -> value, shown as given.
-    inputs : sequence of (label, path, rows) or (label, name, rows, checksum)
-        Each input file: a label ('Sessions'), its path and the rows read (the
-        checksum is computed), or what :func:`source` returns. Only the file name is
-        shown, with a checksum that tells two files apart.
+    plans : sequence of str or str, optional
+        The plans the report covers or compares, as in the data; shown under the title
+        and on the index page.
+    back_link : bool, default True
+        Whether the rendered report links back to ``index.html``.
+    parameters, inputs : optional
+        Deprecated here: as in :func:`appendix`, shown under the title.
+
+    Examples
+    --------
+    >>> from journey_utils import report
+    >>> report.header("Plan comparison", plans=["Annual", "Monthly"])  # doctest: +SKIP
     """
+    from IPython.display import display
+
+    title_markdown = f"# {escape(title)}"
+    display({"text/markdown": title_markdown, "text/plain": title_markdown,
+             REPORT_MIME: _report_payload(title, plans, back_link)}, raw=True)
+    if plans is not None:
+        line = plans_text([plans] if isinstance(plans, str) else plans)
+        display({"text/html": f'<p class="report-plans">{html.escape(line)}</p>', "text/plain": line}, raw=True)
+    if parameters is not None or inputs is not None:
+        _run_table(parameters or {}, inputs or ())
+
+
+def _run_table(parameters: Mapping, inputs: Sequence[tuple]) -> None:
     from IPython.display import HTML, display
 
-    markdown(f"# {escape(title)}")
     described = [item if len(item) == 4 else (item[0], Path(os.fspath(item[1])).name, item[2], checksum(item[1]))
                  for item in inputs]
     rows = "".join(
-        f"<tr><th>{html.escape(label)}</th><td><code>{html.escape(str(name))}</code>, "
-        f"{integer(count)} rows, checksum <code>{html.escape(digest)}</code></td></tr>"
+        f"<tr><th>{html.escape(str(label))}</th><td><code>{html.escape(str(name))}</code>, "
+        f"{integer(count)} rows, checksum <code>{html.escape(str(digest))}</code></td></tr>"
         for label, name, count, digest in described
     )
     settings = "".join(
@@ -227,11 +304,251 @@ def header(title: str, *, parameters: Mapping, inputs: Sequence[tuple[str, objec
     ))
 
 
+def appendix(
+    parameters: Mapping | None = None,
+    inputs: Sequence[tuple] = (),
+    *,
+    title: str = "About this report",
+) -> None:
+    """The end of a report: what it was run on (inputs, parameters, when it ran).
+
+    The HTML hides code, so this is where a reader sees what the report was run on.
+
+    Parameters
+    ----------
+    parameters : mapping, optional
+        Parameter name -> value, shown as given (an empty value says what it means).
+    inputs : sequence of (label, path, rows) or (label, name, rows, checksum)
+        Each input file: a label ('Sessions'), its path and the rows read (the
+        checksum is computed), or what :func:`source` returns. Only the file name is
+        shown, with a checksum that tells two files apart.
+    title : str, default 'About this report'
+        The appendix's heading (a section of the contents); escaped.
+
+    Examples
+    --------
+    >>> from journey_utils import report
+    >>> report.appendix({"top_n": 10}, [("Sessions", "june.csv", 1200, "0123456789ab")])  # doctest: +SKIP
+    """
+    markdown(f"## {escape(title)}")
+    _run_table(parameters or {}, inputs)
+
+
+def _markdown_html(text: str, *, inline: bool = False) -> str:
+    """HTML of Markdown that is already safe (escaped values, the report's own words)."""
+    import mistune
+
+    rendered = mistune.create_markdown(escape=False, plugins=["strikethrough", "table"])(str(text)).strip()
+    if inline and rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
+        rendered = rendered[3:-4]
+    return rendered
+
+
+def _safe(value) -> str:
+    """Markdown of a value: report text (:class:`journey_utils.text.Markup`) as it is, anything else escaped."""
+    if _missing(value):
+        return ""
+    return value if isinstance(value, Markup) else escape(value)
+
+
+def _plain(fragment: str) -> str:
+    """The text a reader sees in an HTML fragment (for text/plain outputs and the index)."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip().replace(" ,", ",")
+
+
+def _number_text(value) -> str:
+    if _missing(value):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return integer(value)
+    if isinstance(value, (float, np.floating)):
+        return integer(value) if float(value).is_integer() else decimal(float(value))
+    return str(value)
+
+
+def summary(
+    takeaways,
+    *,
+    title: str = "At a glance",
+    limit: int = 5,
+    empty: str = "Nothing in this data stands out enough to summarise; the sections below give the detail.",
+) -> None:
+    """The executive summary at the top of a report: numbered takeaways, each with its number.
+
+    Each takeaway is one plain-language sentence with the number that matters set
+    beside it, and, when the frame has a ``suggestion`` column, a short "What this
+    suggests" line. The first takeaway is the report's headline on the index page.
+
+    Parameters
+    ----------
+    takeaways : DataFrame
+        One row per takeaway, most important first, with columns ``headline`` and
+        ``number``, and optionally ``detail`` (a short second line) and ``suggestion``.
+        Text made by :func:`journey_utils.text.phrase` (:class:`journey_utils.text.Markup`,
+        kept in an object column) is shown as the Markdown it is; other text is
+        escaped. Numbers given as numbers print as whole numbers or with one
+        decimal; give shares already formatted (``text.percent``).
+    title : str, default 'At a glance'
+        The box's title.
+    limit : int, default 5
+        At most this many takeaways are shown.
+    empty : str
+        The sentence shown when there is no takeaway.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from journey_utils import report
+    >>> report.summary(pd.DataFrame({"headline": ["of Annual buyers saw Coupon"], "number": ["6 in 10"],
+    ...                              "suggestion": ["Check what the Coupon page offers"]}))  # doctest: +SKIP
+    """
+    from IPython.display import display
+
+    frame = pd.DataFrame(takeaways)
+    if len(frame) and "headline" not in frame.columns:
+        raise ValueError(f"summary: takeaways need a 'headline' column; found {list(frame.columns)}")
+    frame = frame.head(check_positive_int(limit, "limit", "summary"))
+    items, payload = [], []
+    for row in frame.to_dict("records"):
+        value = row.get("number")
+        number = (_markdown_html(_safe(value), inline=True) if isinstance(value, str)
+                  else html.escape(_number_text(value)))
+        headline = _markdown_html(_safe(row.get("headline")), inline=True)
+        parts = [f'<span class="takeaway-number">{number}</span>' if number else "",
+                 f'<span class="takeaway-text">{headline}']
+        detail = _markdown_html(_safe(row.get("detail")), inline=True) if "detail" in row else ""
+        if detail:
+            parts.append(f'<span class="takeaway-detail">{detail}</span>')
+        suggestion = _markdown_html(_safe(row.get("suggestion")), inline=True) if "suggestion" in row else ""
+        if suggestion:
+            parts.append(f'<span class="takeaway-suggestion"><strong>What this suggests:</strong> {suggestion}</span>')
+        parts.append("</span>")
+        items.append(f"<li>{''.join(parts)}</li>")
+        payload.append({"number": _plain(number), "headline": _plain(headline), "detail": _plain(detail),
+                        "suggestion": _plain(suggestion)})
+    body = f"<ol>{''.join(items)}</ol>" if items else f"<p>{html.escape(empty)}</p>"
+    page = (f'<section class="summary" aria-label="{html.escape(title)}">'
+            f'<p class="summary-title">{html.escape(title)}</p>{body}</section>')
+    lines = [title] + [
+        f"{i}. " + " ".join(filter(None, (t["number"], t["headline"], t["detail"])))
+        + (f" What this suggests: {t['suggestion']}" if t["suggestion"] else "")
+        for i, t in enumerate(payload, start=1)
+    ]
+    display({"text/html": page, "text/plain": "\n".join(lines if payload else [title, empty]),
+             SUMMARY_MIME: {"title": title, "takeaways": payload}}, raw=True)
+
+
+def caution(template: str, /, *, label: str = "Caution", **values) -> None:
+    """A visible caution box, such as a plan with too few buyers to read much into.
+
+    Filled like :func:`say`: the template is the report's own Markdown, ``values``
+    are escaped and formatted (:func:`journey_utils.text.phrase`).
+
+    Parameters
+    ----------
+    template : str
+        The caution, with ``{name}`` fields for values.
+    label : str, default 'Caution'
+        The box's first word(s), in bold.
+    **values
+        Names and numbers for the template's fields.
+
+    Examples
+    --------
+    >>> from journey_utils import report
+    >>> report.caution("Only {n:,} buyers chose {plan}: read its shares as rough.", n=43, plan="Quarterly")
+    ... # doctest: +SKIP
+    """
+    from IPython.display import display
+
+    body = _markdown_html(template if isinstance(template, Markup) else phrase(template, **values), inline=True)
+    page = f'<div class="caution" role="note"><strong>{html.escape(label)}:</strong> {body}</div>'
+    display({"text/html": page, "text/plain": _plain(page)}, raw=True)
+
+
+METHODS_LABEL = "Methods and evidence"
+
+
+def _details(title: str, inner: str, plain: str) -> None:
+    from IPython.display import display
+
+    shown = METHODS_LABEL if title in ("", METHODS_LABEL) else f"{METHODS_LABEL}: {title}"
+    page = (f'<details class="methods"><summary>{html.escape(shown)}</summary>'
+            f'<div class="methods-body">{inner}</div></details>')
+    display({"text/html": page, "text/plain": f"{shown}\n{plain}"}, raw=True)
+
+
+def methods(title: str = METHODS_LABEL, body: str = "", /, **values) -> None:
+    """A collapsible "Methods and evidence" block: test names, adjusted p-values, interval methods.
+
+    A ``<details>`` element: closed on screen, open when printed, no script needed.
+
+    Parameters
+    ----------
+    title : str
+        What the block is about ('Findings'); escaped.
+    body : str
+        Markdown filled like :func:`say`: the report's own words, with ``{name}``
+        fields for ``values`` (escaped and formatted).
+    **values
+        Names and numbers for the body's fields.
+
+    Examples
+    --------
+    >>> from journey_utils import report
+    >>> report.methods("Findings", "Chi-square tests, {p:p} after Holm's adjustment.", p=0.0004)  # doctest: +SKIP
+    """
+    inner = _markdown_html(body if isinstance(body, Markup) else phrase(body, **values))
+    _details(str(title), inner, _plain(inner))
+
+
+def evidence(
+    data,
+    *,
+    name: str,
+    title: str = METHODS_LABEL,
+    note: str | None = None,
+    **options,
+) -> None:
+    """A table of evidence (tests, p-values, intervals) in a collapsible "Methods and evidence" block.
+
+    Parameters
+    ----------
+    data : DataFrame or Series
+        The table, formatted as :func:`table` formats it (``options`` are its keywords).
+    name : str
+        Stable identifier of the table.
+    title : str
+        What the block is about; escaped.
+    note : str, optional
+        Markdown shown above the table (as ``body`` of :func:`methods`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from journey_utils import report
+    >>> report.evidence(pd.DataFrame({"test": ["chi-square"], "p": [0.001]}), name="tests",
+    ...                 title="Findings")  # doctest: +SKIP
+    """
+    page, plain = _table_parts(data, name=name, **options)
+    intro = ""
+    if note:
+        intro = _markdown_html(note if isinstance(note, Markup) else Markup(note))
+    _details(str(title), intro + page, (_plain(intro) + "\n" if intro else "") + plain)
+
+
 NA_TEXT = "–"
 
 
 def _missing(value) -> bool:
     return value is None or (not isinstance(value, (str, list, tuple)) and bool(pd.isna(value)))
+
+
+def _whole(series: pd.Series) -> bool:
+    values = series.dropna().to_numpy(dtype=float)
+    return bool(len(values)) and bool(np.isfinite(values).all()) and bool((values == np.round(values)).all())
 
 
 def _default_format(series: pd.Series, percent_columns, decimals: int):
@@ -242,8 +559,63 @@ def _default_format(series: pd.Series, percent_columns, decimals: int):
     if pd.api.types.is_integer_dtype(series):
         return integer
     if pd.api.types.is_float_dtype(series):
-        return lambda v: decimal(v, decimals)
+        # Whole numbers print as whole numbers ("5", not "5.0").
+        return integer if _whole(series) else lambda v: decimal(v, decimals)
     return None
+
+
+def _is_text(series: pd.Series, percent_columns) -> bool:
+    return series.name not in percent_columns and not pd.api.types.is_numeric_dtype(series)
+
+
+def _table_parts(
+    data,
+    *,
+    name: str,
+    percent_columns: Sequence[str] = (),
+    decimals: int = 1,
+    index: bool = False,
+    caption: str | None = None,
+    drop_constant: bool = False,
+) -> tuple[str, str]:
+    """(HTML, plain text) of a formatted, escaped table."""
+    if isinstance(data, pd.Series):
+        data = data.to_frame()
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise ValueError(f"table: name must be letters, digits, '-' or '_'; found {name!r}")
+    shown = data if index else data.reset_index(drop=True)
+    constant: list[tuple[str, str]] = []
+    # Format once, as text: the HTML and the plain form (compared by nbval) show the same digits.
+    text = pd.DataFrame(index=shown.index)
+    for position in range(len(shown.columns)):
+        formatter = _default_format(shown.iloc[:, position], percent_columns, decimals) or str
+        text[position] = [NA_TEXT if _missing(v) else formatter(v) for v in shown.iloc[:, position]]
+    text.columns = shown.columns
+    if drop_constant and len(text) > 1 and len(text.columns) > 1:
+        same = [p for p in range(len(text.columns)) if text.iloc[:, p].nunique(dropna=False) == 1]
+        same = same[: len(text.columns) - 1]  # a table keeps at least one column
+        constant = [(str(text.columns[p]), str(text.iloc[0, p])) for p in same]
+        keep = [p for p in range(len(text.columns)) if p not in same]
+        text, shown = text.iloc[:, keep], shown.iloc[:, keep]
+    styler = text.style.set_uuid(name).format(escape="html")
+    styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    styler = styler.set_table_attributes('class="report-table"')
+    if not index:
+        styler = styler.hide(axis="index")
+    if caption:
+        styler = styler.set_caption(html.escape(caption))
+    # Text columns read left-aligned; numbers stay right-aligned (the page's default for cells).
+    left = [{"selector": f"td.col{p}, th.col_heading.col{p}", "props": "text-align: left;"}
+            for p in range(len(shown.columns)) if _is_text(shown.iloc[:, p], percent_columns)]
+    if left:
+        styler = styler.set_table_styles(left, overwrite=False)
+    page = styler.to_html()
+    plain = text.to_string(index=index) if len(text) else "(no rows)"
+    if constant:
+        same_text = "; ".join(f"{label}: {value}" for label, value in constant)
+        page += f'<p class="table-note">On every row: {html.escape(same_text)}.</p>'
+        plain += f"\nOn every row: {same_text}."
+    return page, plain
 
 
 def table(
@@ -254,13 +626,15 @@ def table(
     decimals: int = 1,
     index: bool = False,
     caption: str | None = None,
+    drop_constant: bool = False,
 ) -> None:
     """Display a formatted, escaped table (HTML for reports, plain text for diffs).
 
-    Integers get thousands separators, shares in ``percent_columns`` become
-    percentages, other floats get ``decimals`` decimals. Every cell and label is
-    HTML-escaped. The plain-text form carries no memory address, so a stored
-    output compares equal between runs.
+    Integers get thousands separators (a float column of whole numbers prints as
+    integers), shares in ``percent_columns`` become percentages, other floats get
+    ``decimals`` decimals. Text columns are left-aligned, numbers right-aligned.
+    Every cell and label is HTML-escaped. The plain-text form carries no memory
+    address, so a stored output compares equal between runs.
 
     Parameters
     ----------
@@ -276,6 +650,9 @@ def table(
         Show the index as the first column(s).
     caption : str, optional
         A caption shown above the table (escaped).
+    drop_constant : bool, default False
+        Leave out columns with the same value on every row (of two rows or more);
+        a line under the table says what they hold.
 
     Examples
     --------
@@ -286,25 +663,9 @@ def table(
     """
     from IPython.display import display
 
-    if isinstance(data, pd.Series):
-        data = data.to_frame()
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
-        raise ValueError(f"table: name must be letters, digits, '-' or '_'; found {name!r}")
-    shown = data if index else data.reset_index(drop=True)
-    # Format once, as text: the HTML and the plain form (compared by nbval) show the same digits.
-    text = pd.DataFrame(index=shown.index)
-    for column in shown.columns:
-        formatter = _default_format(shown[column], percent_columns, decimals) or str
-        text[column] = [NA_TEXT if _missing(v) else formatter(v) for v in shown[column]]
-    text.columns = shown.columns
-    styler = text.style.set_uuid(name).format(escape="html")
-    styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
-    if not index:
-        styler = styler.hide(axis="index")
-    if caption:
-        styler = styler.set_caption(html.escape(caption))
-    plain = text.to_string(index=index) if len(text) else "(no rows)"
-    display({"text/html": styler.to_html(), "text/plain": plain}, raw=True)
+    page, plain = _table_parts(data, name=name, percent_columns=percent_columns, decimals=decimals, index=index,
+                               caption=caption, drop_constant=drop_constant)
+    display({"text/html": page, "text/plain": plain}, raw=True)
 
 
 def _plain_number(value):

@@ -13,7 +13,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook  # noqa: 
 
 from journey_utils import plots, report
 from journey_utils.build import render  # noqa: E402
-from tests.test_report_build import IMAGE, SCRIPT, Page, assert_safe  # noqa: E402
+from tests.test_report_build import EVIL_PLAN, IMAGE, LINK, SCRIPT, Page, assert_safe  # noqa: E402
 
 
 @pytest.fixture
@@ -121,7 +121,8 @@ def test_header_names_the_original_export_of_validated_sessions(shown, tmp_path)
     assert described == ("Sessions", "june<export>.csv", 2, report.checksum(export))
     report.header("t", parameters={}, inputs=[described])
     page = assert_safe(shown[1]["text/html"], expect_text=["june<export>.csv", report.checksum(export), "2 rows"])
-    assert page and "sessions.parquet" not in shown[1]["text/html"] and report.checksum(saved) not in shown[1]["text/html"]
+    assert page and "sessions.parquet" not in shown[1]["text/html"]
+    assert report.checksum(saved) not in shown[1]["text/html"]
     # Without a checksum in the load report (an export read directly), the file read is described.
     plain = pd.DataFrame({"user_id": [1]})
     plain.attrs["load_report"] = {"path": str(export), "rows_read": 7}
@@ -244,3 +245,104 @@ def test_count_is_singular_for_one():
     assert report.count(0, "user") == "0 users"
     assert report.count(12345, "session") == "12,345 sessions"
     assert report.count(2, "journey ending", "journeys ending") == "2 journeys ending"
+
+
+# ------------------------------------------------------------ the report's frame
+
+
+def test_header_gives_title_plans_and_the_index_payload_without_a_parameter_table(shown):
+    report.header(f"Plans: {SCRIPT}", plans=["Annual", EVIL_PLAN])
+    title, plans = shown
+    assert title["text/markdown"].startswith("# Plans") and "<script" not in title["text/markdown"]
+    assert title[report.REPORT_MIME] == {"title": f"Plans: {SCRIPT}", "back_link": True,
+                                         "plans": ["Annual", EVIL_PLAN]}
+    assert_safe(plans["text/html"], expect_text=[f"Plans: Annual and {EVIL_PLAN}"])
+    assert EVIL_PLAN not in plans["text/html"]
+    assert not any("run-header" in o.get("text/html", "") for o in shown), "parameters go to the appendix"
+    shown.clear()
+    report.header("One plan", plans="Annual", back_link=False)
+    assert shown[0][report.REPORT_MIME]["back_link"] is False and shown[1]["text/plain"] == "Plan: Annual"
+
+
+def test_appendix_states_input_parameters_and_run_under_a_heading(shown, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    report.appendix({"plan": IMAGE, "plans": []}, [("Sessions", "june<1>.csv", 1234, "0123456789ab")])
+    heading, table = shown
+    assert heading["text/markdown"] == "## About this report"
+    assert_safe(table["text/html"], expect_text=["june<1>.csv", "1,234 rows", "0123456789ab", IMAGE, "every plan",
+                                                 "1970-01-01 00:00 UTC"])
+
+
+def test_summary_numbers_takeaways_escapes_them_and_hands_the_headline_to_the_index(shown):
+    takeaways = pd.DataFrame({
+        "headline": [report.phrase("of {plan} buyers saw **{page}**", plan="Annual", page=SCRIPT),
+                     f"journeys end on {IMAGE}", "plain"],
+        "number": ["6 in 10", 147, 0.5],
+        "suggestion": [f"Look at {LINK}", None, np.nan],
+    }, dtype=object)  # an object column keeps phrase's Markup
+    report.summary(takeaways)
+    (output,) = shown
+    page = assert_safe(output["text/html"], expect_text=[SCRIPT, IMAGE, LINK, "6 in 10", "147", "What this suggests"])
+    assert SCRIPT not in output["text/html"] and IMAGE not in output["text/html"]
+    assert [tag for tag, _ in page.tags].count("li") == 3
+    assert "<strong>" in output["text/html"], "Markdown of a phrase is kept"
+    assert output["text/html"].count("What this suggests") == 1, "only where there is a suggestion"
+    first = output[report.SUMMARY_MIME]["takeaways"][0]
+    assert first == {"number": "6 in 10", "headline": f"of Annual buyers saw {SCRIPT}", "detail": "",
+                     "suggestion": f"Look at {LINK}"}
+    assert output["text/plain"].splitlines()[1] == f"1. 6 in 10 of Annual buyers saw {SCRIPT} What this suggests: " \
+                                                   f"Look at {LINK}"
+    assert output[report.SUMMARY_MIME]["takeaways"][2]["number"] == "0.5"
+
+
+def test_summary_shows_at_most_the_limit_and_says_when_there_is_nothing(shown):
+    report.summary(pd.DataFrame({"headline": list("abcdefg"), "number": range(7)}))
+    assert len(shown[0][report.SUMMARY_MIME]["takeaways"]) == 5
+    report.summary(pd.DataFrame(columns=["headline", "number"]))
+    assert "Nothing in this data stands out" in shown[1]["text/plain"]
+    assert shown[1][report.SUMMARY_MIME]["takeaways"] == []
+    with pytest.raises(ValueError, match="headline"):
+        report.summary(pd.DataFrame({"text": ["x"]}))
+
+
+def test_caution_and_methods_fill_their_text_like_say(shown):
+    report.caution("Only {n:,} buyers chose **{plan}**.", n=43, plan=EVIL_PLAN)
+    report.methods(f"Tests of {SCRIPT}", "Chi-square tests; the smallest is {p:p} for {page}.", p=0.0004,
+                   page=IMAGE)
+    caution, methods = shown
+    assert_safe(caution["text/html"], expect_text=["Caution:", f"Only 43 buyers chose {EVIL_PLAN}."])
+    assert EVIL_PLAN not in caution["text/html"] and "<strong>" in caution["text/html"]
+    page = assert_safe(methods["text/html"], expect_text=[f"Methods and evidence: Tests of {SCRIPT}",
+                                                          f"p < 0.001 for {IMAGE}"])
+    assert [tag for tag, _ in page.tags][:2] == ["details", "summary"]
+    assert SCRIPT not in methods["text/html"] and IMAGE not in methods["text/html"]
+
+
+def test_evidence_is_a_table_inside_the_methods_block(shown):
+    report.evidence(pd.DataFrame({"Test": [SCRIPT], "p": [0.25]}), name="tests", title="Findings",
+                    note="Tests of each finding.")
+    (output,) = shown
+    page = assert_safe(output["text/html"], expect_text=[SCRIPT, "0.2", "Tests of each finding."])
+    assert [tag for tag, _ in page.tags][:2] == ["details", "summary"] and ("table", {"class": "report-table",
+                                                                                    "id": "T_tests"}) in page.tags
+
+
+def test_table_prints_whole_numbers_without_decimals_and_aligns_text_left(shown):
+    frame = pd.DataFrame({"Page": ["A", "B"], "Visits": [5.0, 12345.0], "Mean": [2.5, 3.0], "Small": ["no", "no"]})
+    report.table(frame, name="t3")
+    html, plain = shown[0]["text/html"], shown[0]["text/plain"]
+    assert "5" in plain.split() and "12,345" in plain.split() and "5.0" not in plain and "3.0" in plain
+    assert "#T_t3 td.col0" in html and "#T_t3 td.col3" in html, "text columns left-aligned"
+    assert "td.col1" not in html and "td.col2" not in html, "numbers keep the default (right) alignment"
+
+
+def test_table_can_leave_out_columns_that_never_change(shown):
+    frame = pd.DataFrame({"Page": ["A", "B"], "Small sample": ["no", "no"], "Plan": [EVIL_PLAN, EVIL_PLAN]})
+    report.table(frame, name="t4", drop_constant=True)
+    html, plain = shown[0]["text/html"], shown[0]["text/plain"]
+    assert "Small sample" not in plain.splitlines()[0] and plain.endswith(f"On every row: Small sample: no; Plan: "
+                                                                          f"{EVIL_PLAN}.")
+    assert_safe(html, expect_text=[f"On every row: Small sample: no; Plan: {EVIL_PLAN}."])
+    assert EVIL_PLAN not in html
+    report.table(frame.head(1), name="t5", drop_constant=True)
+    assert "Small sample" in shown[1]["text/plain"], "one row: nothing is constant"
