@@ -132,12 +132,16 @@ def plan_selection(data: pd.DataFrame, plan, plan_column: str, function: str, *,
 
 
 def selected_plans(data: pd.DataFrame, plan, plan_column: str, function: str, *,
-                   empty_means_all: bool = False, for_report: bool = False) -> list[str]:
+                   empty_means_all: bool = False, for_report: bool = False, minimum: int = 0) -> list[str]:
     """The plans a ``plan=`` argument selects, as a list: every plan sorted by name, or those named.
 
     As :func:`plan_selection`, with "every plan" spelled out (the plans present,
     sorted by name). The notebooks' ``report.check_plans`` is
-    ``selected_plans(data, wanted, plan_column, "check_plans", empty_means_all=True, for_report=True)``.
+    ``selected_plans(data, wanted, plan_column, "check_plans", empty_means_all=True, for_report=True)``;
+    the comparisons' ``compare.plans_in`` is this with ``minimum=2``.
+
+    ``minimum`` is the fewest plans the caller needs (a comparison needs two);
+    fewer raise a ValueError that names the plans found.
 
     Examples
     --------
@@ -148,12 +152,21 @@ def selected_plans(data: pd.DataFrame, plan, plan_column: str, function: str, *,
     ['All', 'a', 'b']
     >>> selected_plans(df, ["All"], "subscription_type", "f")
     ['All']
+    >>> selected_plans(df, "a", "subscription_type", "f", minimum=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: f: at least 2 plans are needed to compare; found 1 (a)
     """
     wanted = plan_selection(data, plan, plan_column, function, empty_means_all=empty_means_all,
                             for_report=for_report)
     if wanted is None:
         check_frame(data, function, [plan_column])
-        return plans_present(data, plan_column)
+        wanted = plans_present(data, plan_column)
+    if len(wanted) < minimum:
+        raise ValueError(
+            f"{function}: at least {minimum} plans are needed to compare; found {len(wanted)} "
+            f"({', '.join(map(str, wanted)) if wanted else 'none'})"
+        )
     return wanted
 
 
@@ -171,11 +184,30 @@ def select_plan(data: pd.DataFrame, plan, plan_column: str, function: str) -> pd
     return data if mask is None else data[mask]
 
 
-def check_positive_int(value, name: str, function: str) -> int:
+def check_positive_int(value, name: str, function: str, *, alternative: str | None = None) -> int:
+    """``value`` as an int when it is a positive integer (numpy integers too, never a bool).
+
+    The library's one positive-integer check. A value of the wrong type raises a
+    TypeError (a string a ValueError when ``alternative`` names the string that
+    is also allowed, e.g. ``"'All'"``), a zero or negative one a ValueError; both
+    messages name the function, the argument and what was found.
+
+    Examples
+    --------
+    >>> from journey_utils._checks import check_positive_int
+    >>> check_positive_int(3, "n", "f")
+    3
+    >>> check_positive_int(0, "sessions", "f", alternative="'All'")
+    Traceback (most recent call last):
+    ...
+    ValueError: f: sessions must be 'All' or a positive integer; found 0
+    """
+    allowed = "a positive integer" if alternative is None else f"{alternative} or a positive integer"
+    message = f"{function}: {name} must be {allowed}; found {value!r}"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{function}: {name} must be a positive integer; found {value!r}")
+        raise (ValueError if alternative is not None and isinstance(value, str) else TypeError)(message)
     if value < 1:
-        raise ValueError(f"{function}: {name} must be a positive integer; found {value!r}")
+        raise ValueError(message)
     return int(value)
 
 

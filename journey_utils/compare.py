@@ -104,8 +104,9 @@ _COMPARISON_COLUMNS = [
 def plans_in(data, plans=None, *, plan_column=PLAN, minimum=2, function="plans_in") -> list[str]:
     """The plans to compare: those named, in that order, or every plan present sorted by name.
 
-    ``plans`` is read like every ``plan=`` argument of the library
-    (:func:`journey_utils._checks.plan_selection`): None means every plan,
+    The library's one plan selector (:func:`journey_utils._checks.selected_plans`)
+    with at least ``minimum`` plans. ``plans`` is read like every ``plan=``
+    argument of the library: None means every plan,
     ``'All'`` too unless a plan is called All (then it raises and asks for
     ``None`` or ``['All']``), a name or a list names plans.
 
@@ -132,14 +133,7 @@ def plans_in(data, plans=None, *, plan_column=PLAN, minimum=2, function="plans_i
     >>> plans_in(pd.DataFrame({"subscription_type": ["b", "a", "b", "c"]}), ["c", "b"])
     ['c', 'b']
     """
-    check_frame(data, function, [plan_column])
-    chosen = selected_plans(data, plans, plan_column, function)
-    if len(chosen) < minimum:
-        raise ValueError(
-            f"{function}: at least {minimum} plans are needed to compare; found {len(chosen)} "
-            f"({', '.join(chosen) if chosen else 'none'})"
-        )
-    return chosen
+    return selected_plans(data, plans, plan_column, function, minimum=minimum)
 
 
 def _min_journeys(value, function) -> int:

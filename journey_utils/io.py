@@ -48,6 +48,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from journey_utils import _codes, _parquet, _records, _sniff
+from journey_utils._checks import check_positive_int
 from journey_utils.columns import PLAN, SESSION, SESSION_COLUMNS, TARGET, USER
 from journey_utils.errors import JourneyError
 
@@ -200,10 +201,8 @@ def load_sessions(path, *, empty_journeys="drop", multiline_values=False,
     """
     if empty_journeys not in EMPTY_JOURNEYS:
         raise ValueError(f"load_sessions: empty_journeys must be 'drop' or 'keep'; found {empty_journeys!r}")
-    if max_field_bytes is not None and (isinstance(max_field_bytes, bool) or not isinstance(max_field_bytes, int)
-                                        or max_field_bytes < 1):
-        raise ValueError(f"load_sessions: max_field_bytes must be a positive number of bytes or None; found "
-                         f"{max_field_bytes!r}")
+    if max_field_bytes is not None:
+        max_field_bytes = check_positive_int(max_field_bytes, "max_field_bytes", "load_sessions")
     path = Path(os.fspath(path))
     name = str(path)
     if path.is_dir():

@@ -5,7 +5,6 @@ Every function returns a new DataFrame and leaves its input unchanged.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 
 import numpy as np
@@ -192,12 +191,7 @@ def _session_order(data, group_column, target_column, sessions, count_from, orde
     """
     check_frame(data, function, [group_column, target_column, order_column])
     if not (isinstance(sessions, str) and sessions == "All"):
-        allowed = f"{function}: sessions must be 'All' or a positive integer; found {sessions!r}"
-        if isinstance(sessions, bool) or not isinstance(sessions, numbers.Integral):
-            raise (ValueError if isinstance(sessions, str) else TypeError)(allowed)
-        if sessions < 1:
-            raise ValueError(allowed)
-        sessions = int(sessions)
+        sessions = check_positive_int(sessions, "sessions", function, alternative="'All'")
     if count_from not in COUNT_FROM:
         raise ValueError(f"{function}: count_from must be 'first' or 'last'; found {count_from!r}")
 

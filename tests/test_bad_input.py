@@ -917,8 +917,8 @@ def test_header_line_without_a_line_break(tmp_path):
 
 
 def test_bad_max_field_bytes_argument():
-    for bad in (0, -1, 1.5, True, "1"):
-        with pytest.raises(ValueError, match="max_field_bytes must be a positive number of bytes or None"):
+    for bad, error in ((0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError), ("1", TypeError)):
+        with pytest.raises(error, match="load_sessions: max_field_bytes must be a positive integer"):
             ju.load_sessions("anything.csv", max_field_bytes=bad)
 
 

@@ -242,9 +242,11 @@ def test_users_of_a_class_follow_its_chain(bundled):
     assert per_user["min"].value_counts(normalize=True).between(0.4, 0.6).all()
 
 
-@pytest.mark.parametrize("n_sessions", [0, -5, 2.5, "100", None, True])
-def test_invalid_n_sessions(n_sessions):
-    with pytest.raises(ValueError, match="n_sessions"):
+@pytest.mark.parametrize("n_sessions, error", [(0, ValueError), (-5, ValueError), (2**41, ValueError),
+                                                (2.5, TypeError), ("100", TypeError), (None, TypeError),
+                                                (True, TypeError)])
+def test_invalid_n_sessions(n_sessions, error):
+    with pytest.raises(error, match="n_sessions must be a positive integer"):
         generate_sessions(n_sessions)
 
 

@@ -81,6 +81,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from journey_utils._checks import check_positive_int
 from journey_utils.columns import PLAN, SEPARATOR, SESSION, SESSION_COLUMNS, TARGET, USER
 
 __all__ = ["fit_profile", "generate_sessions", "load_profile", "save_profile", "main"]
@@ -122,11 +123,11 @@ _MAX_SESSIONS = 2**40
 
 
 def _check_count(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be a positive integer; found {value!r}")
-    if not 1 <= value <= _MAX_SESSIONS:
-        raise ValueError(f"{name} must be a positive integer up to {_MAX_SESSIONS}; found {value!r}")
-    return int(value)
+    value = check_positive_int(value, name, "generate_sessions")
+    if value > _MAX_SESSIONS:
+        raise ValueError(f"generate_sessions: {name} must be a positive integer up to {_MAX_SESSIONS}; "
+                         f"found {value!r}")
+    return value
 
 
 def _check_seed(seed):
@@ -1111,9 +1112,11 @@ def generate_sessions(n_sessions=10_000, *, seed=0, profile=None):
 
     Raises
     ------
+    TypeError
+        If ``n_sessions`` is not an integer.
     ValueError
-        If ``n_sessions`` is not a positive integer, ``seed`` is not a
-        non-negative integer, or the profile is malformed.
+        If ``n_sessions`` is not positive, ``seed`` is not a non-negative
+        integer, or the profile is malformed.
 
     Examples
     --------
