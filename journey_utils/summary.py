@@ -220,27 +220,7 @@ def journey_takeaways(journeys, *, sessions=None, plan=None, top=5, small=SMALL_
     if total == 0:
         return pd.DataFrame(columns=JOURNEY_COLUMNS)
     who = _who(plans)
-    rows = []
-    presence = page_presence(chosen, target_column=TARGET)
-    if len(presence):
-        page, count = presence.index[0], int(presence.iloc[0])
-        rows.append(_row("top_page", page, count, total, count / total,
-                         text.phrase("{words} {who} saw **{page}**, more than any other page",
-                                     words=_capital(in_words(count / total)), who=who,
-                                     page=page),
-                         text.percent(count / total),
-                         text.phrase("{count:,} of {total:,} {who}", count=count, total=total, who=who)))
-    rows.extend(_common_journey(chosen, total, who))
-    ends = _last_pages(chosen[TARGET]).value_counts()
-    if len(ends):
-        ends = ends.rename_axis("page").reset_index().sort_values(["count", "page"], ascending=[False, True])
-        page, count = ends["page"].iloc[0], int(ends["count"].iloc[0])
-        rows.append(_row("end_page", page, count, total, count / total,
-                         text.phrase("{words} {who}' journeys end on **{page}**, the last page before buying",
-                                     words=_capital(in_words(count / total)), who=who, page=page),
-                         text.percent(count / total),
-                         text.phrase("{count:,} of {total:,} journeys end on **{page}**", count=count, total=total,
-                                     page=page)))
+    rows = [*_top_page(chosen, total, who), *_common_journey(chosen, total, who), *_end_page(chosen, total, who)]
     rows.append(_length_row(chosen, sessions, total, who))
     rows = rows[:top]
     if is_small(total, small):
@@ -264,16 +244,54 @@ def _kept_as_given(table, rows, columns) -> pd.DataFrame:
     return table
 
 
+def _ranked_counts(counts: pd.Series) -> pd.DataFrame:
+    """Counts as a frame ``name``, ``count`` sorted by count descending, then name."""
+    frame = pd.DataFrame({"name": counts.index.astype(str), "count": counts.to_numpy(dtype=np.int64)})
+    return frame.sort_values(["count", "name"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def _next_one(ranked: pd.DataFrame, total: int, template: str) -> text.Markup:
+    """'; next: **Homepage** (57.3%)' for the runner-up of ``ranked``, or nothing."""
+    if len(ranked) < 2:
+        return text.Markup("")
+    return text.phrase(template, page=ranked["name"].iloc[1], share=int(ranked["count"].iloc[1]) / total)
+
+
+def _top_page(chosen, total, who) -> list:
+    ranked = _ranked_counts(page_presence(chosen, target_column=TARGET))
+    if ranked.empty:
+        return []
+    page, count = ranked["name"].iloc[0], int(ranked["count"].iloc[0])
+    detail = text.phrase("{count:,} of {total:,} {who}{next}", count=count, total=total, who=who,
+                         next=_next_one(ranked, total, "; next: **{page}** ({share:%})"))
+    return [_row("top_page", page, count, total, count / total,
+                 text.phrase("{words} {who} saw **{page}**, more than any other page",
+                             words=_capital(in_words(count / total)), who=who, page=page),
+                 text.percent(count / total), detail)]
+
+
+def _end_page(chosen, total, who) -> list:
+    ranked = _ranked_counts(_last_pages(chosen[TARGET]).value_counts())
+    if ranked.empty:
+        return []
+    page, count = ranked["name"].iloc[0], int(ranked["count"].iloc[0])
+    detail = text.phrase("{count:,} of {total:,} journeys{next}", count=count, total=total,
+                         next=_next_one(ranked, total, "; next most often **{page}** ({share:%})"))
+    return [_row("end_page", page, count, total, count / total,
+                 text.phrase("{words} {who}' journeys end on **{page}**, the last page before buying",
+                             words=_capital(in_words(count / total)), who=who, page=page),
+                 text.percent(count / total), detail)]
+
+
 def _capital(words: str) -> str:
     return words[:1].upper() + words[1:]
 
 
 def _common_journey(chosen, total, who) -> list:
-    counts = chosen.loc[chosen[TARGET].str.len() > 0, TARGET].value_counts()
+    counts = _ranked_counts(chosen.loc[chosen[TARGET].str.len() > 0, TARGET].value_counts())
     if counts.empty:
         return []
-    counts = counts.rename_axis("journey").reset_index().sort_values(["count", "journey"], ascending=[False, True])
-    journey, count = counts["journey"].iloc[0], int(counts["count"].iloc[0])
+    journey, count = counts["name"].iloc[0], int(counts["count"].iloc[0])
     if count < 2:
         return [_row("common_journey", None, len(counts), total, len(counts) / total,
                      text.phrase("No two {who} had the same journey", who=who),
@@ -294,8 +312,8 @@ def _common_journey(chosen, total, who) -> list:
     return [_row("common_journey", journey, count, total, count / total,
                  text.phrase(template, journey=journey, count=count, total=total, who=who),
                  text.percent(count / total),
-                 text.phrase("{count:,} {who} ({share:%}) had exactly this journey; {n:,} different journeys in all",
-                             count=count, who=who, share=count / total, n=len(counts)))]
+                 text.phrase("{n:,} different journeys among {total:,} {who}", n=len(counts), total=total,
+                             who=who))]
 
 
 def _length_row(chosen, sessions, total, who) -> dict:
