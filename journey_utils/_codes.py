@@ -551,10 +551,28 @@ def dense(keys: np.ndarray) -> tuple[np.ndarray, int]:
     return inverse.astype(np.int64).reshape(-1), len(uniques)
 
 
-def journeys_with_page(coded: CodedJourneys) -> tuple[np.ndarray, np.ndarray]:
-    """For every page code that occurs, the number of journeys it occurs in (codes sorted)."""
-    if coded.n_pages > 64 or not len(coded.codes):
-        return distinct_counts(coded.journey_index, coded.codes)
+def journeys_with_page(coded: CodedJourneys, journey_group: np.ndarray | None = None,
+                       n_groups: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """For every page code that occurs, the number of journeys it occurs in (codes sorted).
+
+    The one count of "journeys containing a page"; with ``journey_group`` (the
+    group, e.g. the plan, of every journey, numbered ``0 .. n_groups - 1``) the
+    counts are per group, shape ``(pages, n_groups)``. See :func:`journeys_with`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from journey_utils import _codes
+    >>> coded = _codes.encode(pd.Series(["A-B-A", "B", "C-A"]))
+    >>> codes, counts = _codes.journeys_with_page(coded)
+    >>> dict(zip(coded.pages[codes].tolist(), counts.tolist()))
+    {'A': 2, 'B': 2, 'C': 1}
+    >>> codes, counts = _codes.journeys_with_page(coded, np.array([0, 1, 1]), 2)
+    >>> dict(zip(coded.pages[codes].tolist(), counts.tolist()))
+    {'A': [1, 1], 'B': [1, 1], 'C': [0, 1]}
+    """
+    if journey_group is not None or coded.n_pages > 64 or not len(coded.codes):
+        return journeys_with(coded.journey_index, coded.codes, journey_group, n_groups)
     # A small vocabulary: one 64-bit set of pages per journey, then a count per bit.
     bits = np.left_shift(np.uint64(1), coded.codes.astype(np.uint64))
     starts = coded.offsets[:-1][coded.lengths > 0]
@@ -566,31 +584,80 @@ def journeys_with_page(coded: CodedJourneys) -> tuple[np.ndarray, np.ndarray]:
     return codes, counts[codes]
 
 
-def distinct_counts(group: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every distinct key, the number of distinct groups it occurs in.
+def visits_to(coded: CodedJourneys, pages) -> np.ndarray:
+    """Per journey, its visits to any of ``pages`` (names; those absent from every journey count nothing).
 
-    ``group`` holds non-negative group numbers (journeys). Returns the distinct keys,
-    sorted, and their counts.
+    A journey contains one of the pages when its count is positive; to count the
+    journeys containing each page, use :func:`journeys_with_page`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from journey_utils import _codes
+    >>> _codes.visits_to(_codes.encode(pd.Series(["A-B-A", "B", "C"])), ["A", "Z"]).tolist()
+    [2, 0, 0]
     """
+    wanted = coded.codes_of([pages] if isinstance(pages, str) else pages)
+    return np.bincount(coded.journey_index[wanted[coded.codes]], minlength=coded.n_journeys)
+
+
+def journeys_with(journey: np.ndarray, keys: np.ndarray, journey_group: np.ndarray | None = None,
+                  n_groups: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """For every distinct key, the number of distinct journeys it occurs in, overall or per group.
+
+    ``journey`` and ``keys`` are parallel arrays, one entry per occurrence (a
+    page visit, a run of pages, a next page); ``journey`` holds non-negative
+    journey numbers. A key is counted once per journey however often it occurs
+    there. Returns the distinct keys, sorted, and their counts: one per key, or
+    with ``journey_group`` (the group of every journey, ``0 .. n_groups - 1``)
+    an array ``(keys, n_groups)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from journey_utils import _codes
+    >>> keys, counts = _codes.journeys_with(np.array([0, 0, 1, 2]), np.array([7, 7, 7, 3]))
+    >>> keys.tolist(), counts.tolist()
+    ([3, 7], [1, 2])
+    >>> _codes.journeys_with(np.array([0, 0, 1, 2]), np.array([7, 7, 7, 3]), np.array([0, 1, 1]), 2)[1].tolist()
+    [[0, 1], [1, 1]]
+    """
+    journey = np.asarray(journey, dtype=np.int64)
+    keys = np.asarray(keys)
     if len(keys) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+        empty = np.empty(0, np.int64)
+        return empty, (empty if journey_group is None else np.zeros((0, n_groups), np.int64))
+    keys = keys.astype(np.int64, copy=False)
     uniques = None
     bound = int(keys.max()) + 1
-    if bound > _INT64_LIMIT // (int(group.max()) + 1):
+    if bound > _INT64_LIMIT // (int(journey.max()) + 1):
         uniques, inverse = np.unique(keys, return_inverse=True)
         keys, bound = inverse.astype(np.int64).reshape(-1), len(uniques)
-    pairs = np.sort(group * bound + keys)
+    # Each (journey, key) pair once: one sort of a single integer key.
+    pairs = np.sort(journey * bound + keys)
     first = np.empty(len(pairs), dtype=bool)
     first[0] = True
     np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
-    distinct = pairs[np.flatnonzero(first)] % bound
-    if bound <= 4 * len(distinct) + 1024:
-        # Keys in a small range: counting beats a second sort.
-        tally = np.bincount(distinct, minlength=bound)
-        values = np.flatnonzero(tally)
-        counts = tally[values]
+    pairs = pairs[np.flatnonzero(first)]
+    distinct = pairs % bound
+    if journey_group is None:
+        if bound <= 4 * len(distinct) + 1024:
+            # Keys in a small range: counting beats a second sort.
+            tally = np.bincount(distinct, minlength=bound)
+            values = np.flatnonzero(tally)
+            counts = tally[values]
+        else:
+            values, counts = run_counts(np.sort(distinct))
     else:
-        values, counts = run_counts(np.sort(distinct))
+        group = np.asarray(journey_group, dtype=np.int64)[pairs // bound]
+        if bound <= 4 * len(distinct) + 1024:
+            tally = np.bincount(distinct * n_groups + group, minlength=bound * n_groups).reshape(bound, n_groups)
+            values = np.flatnonzero(tally.any(axis=1))
+            counts = tally[values]
+        else:
+            values, inverse = np.unique(distinct, return_inverse=True)
+            counts = np.bincount(inverse.reshape(-1) * n_groups + group,
+                                 minlength=len(values) * n_groups).reshape(len(values), n_groups)
     return (values if uniques is None else uniques[values]), counts
 
 

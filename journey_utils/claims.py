@@ -285,17 +285,14 @@ class PresenceClaim:
         missing = _missing_plans(journeys, [self.plan, self.other], plan_column)
         if missing:
             return _unmeasured(self, f"no {' or '.join(missing)} buyers in the data")
-        counts, sizes = [], []
-        for plan in (self.plan, self.other):
-            selected = journeys.loc[journeys[plan_column] == plan, target_column]
-            coded = _codes.encode(selected)
-            code = coded.code_of(self.page)
-            has = np.zeros(coded.n_journeys, dtype=bool)
-            if code is not None:
-                has[coded.journey_index[coded.codes == code]] = True
-            counts.append(int(has.sum()))
-            sizes.append(coded.n_journeys)
-        (a, b), (n_a, n_b) = counts, sizes
+        plans = journeys[plan_column].to_numpy(dtype=object)
+        kept = (plans == self.plan) | (plans == self.other)
+        group = (plans[kept] == self.other).astype(np.int64)
+        coded = _codes.encode(journeys.loc[kept, target_column])
+        codes, counts = _codes.journeys_with_page(coded, group, 2)
+        code = coded.code_of(self.page)
+        a, b = (int(c) for c in counts[codes == code].sum(axis=0)) if code is not None else (0, 0)
+        n_a, n_b = (int(c) for c in np.bincount(group, minlength=2))
         test = independence_test([[a, n_a - a], [b, n_b - b]])
         low, high = newcombe_interval(a, n_a, b, n_b, confidence)
         return {
@@ -438,8 +435,7 @@ class SessionShiftClaim:
 def _share_of(journeys: pd.Series, pages) -> np.ndarray:
     """Per journey, the share of its page visits that are one of ``pages`` (NaN if empty)."""
     coded = _codes.encode(journeys)
-    wanted = coded.codes_of(pages)
-    hits = np.bincount(coded.journey_index[wanted[coded.codes]], minlength=coded.n_journeys)
+    hits = _codes.visits_to(coded, pages)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(coded.lengths > 0, hits / coded.lengths, np.nan)
 

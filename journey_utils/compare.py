@@ -156,41 +156,11 @@ def _selected(data, plans, target_column, plan_column, function):
     return chosen, selected, plan_code
 
 
-# Largest (journeys x keys) table marked densely when counting features (bytes of a boolean array).
-_DENSE_CELLS = 50_000_000
-
-
-def _feature_counts(journey, keys, plan_code, n_plans):
-    """Journeys with each key, per plan: (distinct keys sorted, counts[key, plan]).
-
-    ``journey`` and ``keys`` are parallel arrays (one entry per occurrence); a key
-    is counted once per journey.
-    """
-    if len(keys) == 0:
-        return np.empty(0, np.int64), np.zeros((0, n_plans), np.int64)
-    # Hash-based (pandas), then the distinct keys sorted: the same as np.unique(keys, return_inverse=True),
-    # several times faster on tens of millions of keys.
-    dense, uniques = pd.factorize(np.asarray(keys), sort=True)
-    n_keys = len(uniques)
-    flat = journey.astype(np.int64) * n_keys + dense.reshape(-1)
-    space = (int(journey.max()) + 1) * n_keys
-    if space <= _DENSE_CELLS:
-        # Few enough (journey, key) cells to mark them in a table: no sort needed.
-        marks = np.zeros(space, bool)
-        marks[flat] = True
-        cells = np.flatnonzero(marks)
-    else:
-        cells = pd.unique(flat)  # order does not matter: the cells are only counted
-    plan_of_cell = plan_code[cells // n_keys]
-    counts = np.bincount((cells % n_keys) * n_plans + plan_of_cell, minlength=n_keys * n_plans)
-    return uniques, counts.reshape(n_keys, n_plans)
-
-
 def _presence_counts(data, plans, target_column, plan_column, function):
     """Plans, pages, journeys with each page per plan, and journeys per plan."""
     chosen, selected, plan_code = _selected(data, plans, target_column, plan_column, function)
     coded = _codes.encode(selected[target_column])
-    codes, counts = _feature_counts(coded.journey_index, coded.codes, plan_code, len(chosen))
+    codes, counts = _codes.journeys_with_page(coded, plan_code, len(chosen))
     return chosen, coded.pages[codes], counts, np.bincount(plan_code, minlength=len(chosen))
 
 
@@ -201,7 +171,7 @@ def _sequence_counts(data, n, plans, min_journeys, target_column, plan_column, f
     chosen, selected, plan_code = _selected(data, plans, target_column, plan_column, function)
     coded = _codes.encode(selected[target_column])
     starts, keys, pages_of = _codes.ngrams(coded, n)
-    keys, counts = _feature_counts(coded.journey_index[starts], keys, plan_code, len(chosen))
+    keys, counts = _codes.journeys_with(coded.journey_index[starts], keys, plan_code, len(chosen))
     tested = counts.sum(axis=1) >= min_journeys
     runs = _codes.CodedJourneys(pages_of(keys[tested]).ravel(), np.arange(tested.sum() + 1, dtype=np.int64) * n,
                                 coded.pages)
@@ -218,7 +188,7 @@ def _destination_counts(data, page, plans, target_column, plan_column, function)
     code = coded.code_of(page)
     origin = np.flatnonzero((coded.codes == code) & ~coded.is_last) if code is not None else np.empty(0, np.int64)
     journey = coded.journey_index[origin]
-    codes, counts = _feature_counts(journey, coded.codes[origin + 1], plan_code, len(chosen))
+    codes, counts = _codes.journeys_with(journey, coded.codes[origin + 1], plan_code, len(chosen))
     leaving = np.bincount(plan_code[np.unique(journey)], minlength=len(chosen))
     return chosen, coded.pages[codes], counts, leaving
 

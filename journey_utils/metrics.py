@@ -233,7 +233,7 @@ def page_sequences(data, n=3, plan=None, *, target_column=TARGET, plan_column=PL
     n = check_positive_int(n, "n", "page_sequences")
     _, coded = _coded(data, plan, target_column, plan_column, "page_sequences")
     starts, keys, pages_of = _codes.ngrams(coded, n)
-    keys, counts = _codes.distinct_counts(coded.journey_index[starts], keys)
+    keys, counts = _codes.journeys_with(coded.journey_index[starts], keys)
     runs = _codes.CodedJourneys(pages_of(keys).ravel(), np.arange(len(keys) + 1, dtype=np.int64) * n, coded.pages)
     labels = _codes.decode(runs)
     return ranked(counts, labels.to_numpy(), name="journeys", index_name="sequence")

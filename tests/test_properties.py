@@ -9,6 +9,7 @@ is compared with tests/reference.py, values and order.
 import contextlib
 import copy
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -164,6 +165,7 @@ CALLS = {
     "group_by": lambda d, tmp: ju.group_by(d, sessions=2, count_from="first"),
     "remove_pages": lambda d, tmp: ju.remove_pages(d, ["Log in", "A"]),
     "preprocess": lambda d, tmp: ju.preprocess(d, sessions=3, pages_to_remove=["Log in"]),
+    "window_journeys": lambda d, tmp: ju.window_journeys(d, 1, pages_to_remove=["Log in"]),
     "page_count": lambda d, tmp: ju.page_count(d, plan=sorted(set(d["subscription_type"]))[:1] or "All"),
     "page_presence": lambda d, tmp: ju.page_presence(d, normalize=True),
     "page_destinations": lambda d, tmp: ju.page_destinations(d, "Log in"),
@@ -251,3 +253,22 @@ def test_coded_filter_and_take_match_plain_python(lengths, choice):
     taken = coded.take(np.array(rows, dtype=np.int64))
     got = [taken.codes[a:b].tolist() for a, b in zip(taken.offsets[:-1], taken.offsets[1:])]
     assert got == [journeys[r] for r in rows]
+
+
+# --- journeys containing a key -------------------------------------------------------------
+
+
+@settings(FEWER, max_examples=80)
+@given(occurrences=st.lists(st.tuples(st.integers(0, 6), st.sampled_from([0, 1, 5, 3_000, 2**40, 2**62 - 1])),
+                            max_size=40),
+       groups=st.lists(st.integers(0, 2), min_size=7, max_size=7))
+def test_journeys_with_counts_each_journey_once_per_group(occurrences, groups):
+    journey = np.array([j for j, _ in occurrences], dtype=np.int64)
+    keys = np.array([k for _, k in occurrences], dtype=np.int64)
+    expected = {}
+    for j, k in set(occurrences):
+        expected.setdefault(k, [0, 0, 0])[groups[j]] += 1
+    got_keys, got = _codes.journeys_with(journey, keys, np.array(groups), 3)
+    assert got_keys.tolist() == sorted(expected) and got.tolist() == [expected[k] for k in sorted(expected)]
+    got_keys, got = _codes.journeys_with(journey, keys)
+    assert got.tolist() == [sum(expected[k]) for k in sorted(expected)]
