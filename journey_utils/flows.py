@@ -178,7 +178,9 @@ def step_flows(journeys, *, steps=4, plan=None, direction="forward", max_pages=6
         "n": np.full(len(counts), n, dtype=np.int64),
         "share": counts["journeys"].to_numpy() / n,
     })
-    return _sort(table, ["step"], "journeys", ["source", "target"])
+    table = _sort(table, ["step"], "journeys", ["source", "target"])
+    table.attrs["direction"] = direction
+    return table
 
 
 def _empty_flows() -> pd.DataFrame:
@@ -276,7 +278,9 @@ def flow_differences(journeys, plans=None, *, steps=4, max_pages=6, direction="f
             }))
     table = pd.concat(frames, ignore_index=True)
     table = _sort(table, [], "difference", ["step", "source", "target", "_pair"], absolute=True)
-    return table.drop(columns="_pair")
+    table = table.drop(columns="_pair")
+    table.attrs["direction"] = direction
+    return table
 
 
 def _empty_differences() -> pd.DataFrame:

@@ -71,7 +71,7 @@ def test_forest_draws_each_interval_on_a_fixed_scale_with_hollow_small_samples()
     assert tuple(float(v) for v in ax.get_xlim()) == (-1.0, 1.0)
     assert ax.get_ylim()[0] > ax.get_ylim()[1], "first finding on top"
     faces = {float(y): to_rgba(line.get_markerfacecolor())
-             for line in ax.lines if line.get_marker() == "o" for y in line.get_ydata()}
+             for line in ax.lines if line.get_marker() in ("o", "s") for y in line.get_ydata()}
     assert sorted(faces) == [0.0, 1.0, 2.0]
     assert [faces[float(row)] == to_rgba("white") for row in range(3)] == table["small_sample"].tolist()
     # Each error bar spans exactly the interval.
@@ -123,7 +123,8 @@ def test_position_strips_mark_the_median_and_draw_the_same_every_time():
     assert sorted((float(d.get_xdata()[0]), float(d.get_ydata()[0])) for d in diamonds) == [(0.4, 1.0), (0.5, 0.0)]
     points = np.vstack([c.get_offsets() for c in ax.collections if len(c.get_offsets()) > 1])
     assert len(points) == 23 and np.all(np.abs(points[:20, 1]) < 0.5), "each dot on its plan's row"
-    again = plots.position_strips(positions, medians, title="Pricing", xlabel="Position")
+    again = labelled(plots.position_strips(positions, medians, title="Pricing", xlabel="Position"), "Pricing",
+                     "Position")
     assert png(ax) == png(again), "the jitter is seeded"
 
 
@@ -212,10 +213,13 @@ def test_next_page_heatmap_of_many_pages_draws_the_busiest_with_shares_of_all_st
     transitions = pd.DataFrame({"page": np.r_[["A", "A", "B"], pages], "next_page": np.r_[["B", "C", "A"], pages[::-1]],
                                 "count": np.r_[[30, 10, 20], np.ones(len(pages), dtype=int)]})
     ax = plots.next_page_heatmap(transitions, title="t", max_pages=3)
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "C"] or \
-        [t.get_text() for t in ax.get_yticklabels()] == ["A", "B"]
+    # Each row carries the steps its shares are counted over; rows of few steps are marked.
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A (40)", "B (20) *"]
+    assert "fewer than 30 steps" in ax.get_xlabel()
     values = ax.collections[0].get_array().reshape(-1, 3)
     assert values[0, 1] == pytest.approx(0.75) and values[0, 2] == pytest.approx(0.25)
+    assert plots.next_page_heatmap(transitions, title="t", max_pages=3, min_steps=20).get_yticklabels()[1] \
+        .get_text() == "B (20)"
 
 
 def test_length_by_group_labels_each_group_once():
@@ -235,8 +239,14 @@ def test_coverage_curves_climb_to_every_plan_total_with_the_target_line():
     ax = plots.coverage_curves(variants, target=0.8, title="Coverage", xlabel="Variants", ylabel="Journeys")
     labelled(ax, "Coverage", "Variants")
     curves = {line.get_label(): line for line in ax.lines if not line.get_label().startswith("_")}
-    assert set(curves) == {"x", SCRIPT}
+    assert set(curves) == {"x", SCRIPT, "every journey different"}
     assert [float(v) for v in curves["x"].get_ydata()] == [0.0, 0.5, 0.75, 1.0]
+    # Distinct journeys as a share of the plan's buyers: 3 distinct journeys of 4 buyers end at 75%.
+    assert [float(v) for v in curves["x"].get_xdata()] == [0.0, 0.25, 0.5, 0.75]
+    assert [float(v) for v in curves[SCRIPT].get_xdata()] == [0.0, 0.5, 1.0]
+    counted = plots.coverage_curves(variants, by="count", title="t", xlabel="x", ylabel="y")
+    line = next(line for line in counted.lines if line.get_label() == "x")
+    assert [float(v) for v in line.get_xdata()] == [0.0, 1.0, 2.0, 3.0]
     assert any(np.allclose(line.get_ydata(), 0.8) for line in ax.lines), "a line at the target share"
 
 
