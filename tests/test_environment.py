@@ -60,6 +60,7 @@ def test_installed_versions_match_the_lock():
     for requirement in _pyproject_requirements():
         name = requirement.partition("==")[0].split("[")[0]
         try:
-            assert version(name) == lock[_normal(name)], f"{name} installed {version(name)}, locked {lock[_normal(name)]}"
+            installed = version(name)
         except PackageNotFoundError:  # pragma: no cover - the Makefile installs the whole lock
-            raise AssertionError(f"{name} is locked but not installed; run make install")
+            raise AssertionError(f"{name} is locked but not installed; run make install") from None
+        assert installed == lock[_normal(name)], f"{name} installed {installed}, locked {lock[_normal(name)]}"

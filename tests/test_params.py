@@ -228,7 +228,8 @@ def test_a_file_for_a_plan_not_in_the_data_is_skipped_with_a_warning_naming_it(t
 
 
 @pytest.mark.parametrize(("files", "match"), [
-    ({"plans/a.yaml": "plan: Annual\n"}, r"plans/a.yaml: say which report .* plans: \[<plan name>\].*found plan: 'Annual'"),
+    ({"plans/a.yaml": "plan: Annual\n"},
+     r"plans/a.yaml: say which report .* plans: \[<plan name>\].*found plan: 'Annual'"),
     ({"plans/a.yaml": "top_n: 3\n"}, r"plans/a.yaml: .*name it with plans: \[<plan name>\]"),
     ({"plans/a.yaml": "plans: [Annual, Monthly]\n"}, r"plans/a.yaml: plans must be a list of one plan name"),
     ({"plans/a.yaml": "plans: [Annual]\nsessions: 3\n"}, r"plans/a.yaml: 'sessions' is a preprocessing setting"),

@@ -282,7 +282,8 @@ def test_generated_makefile_lists_every_plan_and_make_reads_it(tmp_path):
     found = build.plans(sessions, params_dir=tmp_path / "params", output=output)
     probe = tmp_path / "probe.mk"
     probe.write_text("include build/reports.mk\nshow:\n\t@echo '$(words $(ANALYSIS_SLUGS)) $(ANALYSIS_SLUGS)'\n")
-    result = subprocess.run(["make", "-s", "-f", str(probe), "show"], check=False, cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run(["make", "-s", "-f", str(probe), "show"], check=False, cwd=tmp_path, capture_output=True,
+                            text=True)
     assert result.returncode == 0, result.stderr
     count, *slugs = result.stdout.split()
     expected = build.plan_slugs(sorted(TRICKY_PLANS))
@@ -429,8 +430,8 @@ def test_make_report_refuses_what_is_not_an_export_before_running_anything(tmp_p
 
 
 def test_make_help_lists_the_report_targets(tmp_path):
-    result = subprocess.run(["make", "--no-print-directory", "help"], check=False, cwd=ROOT, capture_output=True, text=True,
-                            env=make_env())
+    result = subprocess.run(["make", "--no-print-directory", "help"], check=False, cwd=ROOT, capture_output=True,
+                            text=True, env=make_env())
     for target in ("make report", "make bench-report", "make test"):
         assert target in result.stdout
     assert not (ROOT / "build" / "reports.mk").exists() or "preprocessing" not in result.stdout
@@ -754,7 +755,8 @@ def test_report_on_the_reference_export_matches_the_reference_implementation(tmp
     for plan in ("Annual", "Monthly", "Quarterly"):
         journeys = ref.journeys_for_plan(grouped, plan)
         assert comparison[f"Users: {plan}"] == f"{len(journeys):,}"
-        assert comparison[f"Mean pages per journey: {plan}"] == f"{sum(ref.journey_lengths(journeys)) / len(journeys):,.1f}"
+        mean = sum(ref.journey_lengths(journeys)) / len(journeys)
+        assert comparison[f"Mean pages per journey: {plan}"] == f"{mean:,.1f}"
 
 
 def test_the_index_reads_the_exports_checksum_from_the_validated_sessions(tmp_path, monkeypatch):

@@ -1,5 +1,7 @@
 """The helpers behind every report: escaping, number formats, tables, charts, contents, index."""
 
+import re
+
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -202,7 +204,7 @@ def test_chart_of_every_kind_draws(style):
     transitions = pd.DataFrame({"page": ["A", "A", "B"], "next_page": ["B", "C", "A"], "count": [3, 1, 2]})
     ax = plots.next_page_heatmap(transitions, title="Next page")
     ax.figure.canvas.draw()
-    assert ax.get_xlabel() == "Next page" and ax.get_ylabel() == "Page"
+    assert ax.get_xlabel().startswith("Next page") and ax.get_ylabel().startswith("Page")
     table = pd.DataFrame({"First": [0.5, 0.2], "Last": [0.4, 0.3]}, index=pd.Index(["A", "B"], name="Page"))
     ax = plots.grouped_bars(table, title="Windows", xlabel="Share", percent=True, legend="Sessions")
     assert ax.get_legend().get_title().get_text() == "Sessions"
@@ -346,3 +348,103 @@ def test_table_can_leave_out_columns_that_never_change(shown):
     assert EVIL_PLAN not in html
     report.table(frame.head(1), name="t5", drop_constant=True)
     assert "Small sample" in shown[1]["text/plain"], "one row: nothing is constant"
+
+
+def _display_cell(outputs, tags=()):
+    cell = new_code_cell("", outputs=[nbformat.v4.new_output("display_data", data=o) for o in outputs])
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def _chart_output(title: str) -> dict:
+    import base64
+    import io
+
+    figure, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [1, 0])
+    ax.set_title(title)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return {"image/png": base64.b64encode(buffer.getvalue()).decode(), "text/plain": report.figure_title(figure)}
+
+
+def frame_notebook(shown, *, back_link=True):
+    """A report made of the frame's helpers: header, summary, sections with a chart, methods, appendix."""
+    report.header(f"Report on {SCRIPT}", plans=["Annual", EVIL_PLAN], back_link=back_link)
+    head = list(shown)
+    shown.clear()
+    report.summary(pd.DataFrame({"headline": [report.phrase("of {plan} buyers saw **{page}**", plan=EVIL_PLAN,
+                                                            page=SCRIPT)],
+                                 "number": ["6 in 10"], "suggestion": [f"Look at {IMAGE}"]}, dtype=object))
+    report.caution("Only {n} buyers chose {plan}.", n=43, plan=EVIL_PLAN)
+    opening = list(shown)
+    shown.clear()
+    report.methods("Findings", "Chi-square tests; {p:p} for {page}.", p=0.01, page=IMAGE)
+    report.appendix({"plans": []}, [("Sessions", "x.csv", 10, "0123456789ab")])
+    closing = list(shown)
+    untitled = _chart_output("")
+    untitled["text/plain"] = "<Figure size 300x200 with 1 Axes>"
+    return new_notebook(cells=[
+        _display_cell(head, tags=["header"]),
+        _display_cell(opening),
+        new_markdown_cell("## Pages\n\ntext\n\n### First pages"),
+        _display_cell([_chart_output(f"Pages of {SCRIPT}")]),
+        new_markdown_cell("### Last pages"),
+        _display_cell([untitled]),
+        new_markdown_cell("## Findings"),
+        new_code_cell(""),  # a cell with nothing to show
+        _display_cell(closing),
+    ])
+
+
+def test_the_frame_renders_back_link_summary_numbered_contents_and_chart_titles(shown):
+    html = render.notebook_to_html(frame_notebook(shown))
+    page = assert_safe(html, expect_text=[f"Report on {SCRIPT}", f"of {EVIL_PLAN} buyers saw {SCRIPT}",
+                                          f"Plans: Annual and {EVIL_PLAN}", "Caution:", "About this report",
+                                          "Methods and evidence: Findings"])
+    assert SCRIPT not in html and EVIL_PLAN not in html and IMAGE not in html
+    links = [a.get("href") for tag, a in page.tags if tag == "a" and "anchor-link" not in (a.get("class") or "")]
+    assert links[0] == "index.html" and links[-1] == "index.html", "a link back to the index, top and bottom"
+    # Contents: numbered without gaps, after the title and the summary, before the first section.
+    numbers = re.findall(r'<span class="toc-number">([\d.]+)</span>', html)
+    assert numbers == ["1", "1.1", "1.2", "2", "3"]
+    order = [html.index(marker) for marker in ('class="back-link"', "<h1", 'class="summary"', 'class="caution"',
+                                               'class="toc"', 'id="Pages"', 'id="About-this-report"')]
+    assert order == sorted(order)
+    anchors = {a.get("id") for _, a in page.tags if a.get("id")}
+    contents = [a["href"][1:] for tag, a in page.tags if tag == "a" and a.get("href", "").startswith("#")
+                and "anchor-link" not in (a.get("class") or "")]
+    assert len(contents) == 5 and set(contents) <= anchors
+    # Every chart's image is described by its title; an untitled chart is "Chart", never the default text.
+    assert [a.get("alt") for tag, a in page.tags if tag == "img"] == [f"Pages of {SCRIPT}", "Chart"]
+    assert "No description has been provided" not in html
+    # Only the report's own styling: no JupyterLab application or code-highlighting styles, no script.
+    assert "--jp-" not in html and ".highlight" not in html and "<script" not in html
+    assert "@media print" in html and "details::details-content" in html
+    without_images = re.sub(r'src="data:image/png;base64,[^"]+"', "", html)
+    assert len(without_images.encode()) < 30_000, len(without_images.encode())
+
+
+def test_a_report_can_leave_out_the_back_link(shown):
+    html = render.notebook_to_html(frame_notebook(shown, back_link=False))
+    assert 'href="index.html"' not in html
+
+
+def test_number_headings_never_skip_a_number():
+    tree = render.number_headings([(3, "a", "A"), (3, "b", "B"), (2, "c", "C"), (3, "d", "D")])
+    assert [(s["number"], [c["number"] for c in s["children"]]) for s in tree] == [("1", ["1.1"]), ("2", ["2.1"])]
+
+
+def test_index_page_shows_each_reports_headline_and_plans():
+    entries = [
+        {"href": "03_x.html", "title": "Comparison", "parameters": [("plans", "every plan")], "figures": [],
+         "built": "now", "plans": ["Annual", EVIL_PLAN], "headline": {"number": "6 in 10", "text": SCRIPT}},
+        {"href": "01_x.html", "title": "Preprocessing", "parameters": [], "figures": [], "built": "now",
+         "plans": None, "headline": None},
+    ]
+    html = render.index_page(entries, input_name="x.csv", input_checksum="abc", built="now")
+    page = assert_safe(html, expect_text=[f"Plans: Annual and {EVIL_PLAN}", "6 in 10", SCRIPT,
+                                          "Plans: every plan in the data"])
+    assert EVIL_PLAN not in html and SCRIPT not in html and "(none)" not in page.all_text

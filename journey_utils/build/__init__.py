@@ -53,9 +53,9 @@ from pathlib import Path
 # installed (2-3 s per process); notebook validation never uses that format.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-from journey_utils import PROJECT_ROOT
-from journey_utils.build import params
-from journey_utils.errors import JourneyError
+from journey_utils import PROJECT_ROOT  # noqa: E402 (after the rfc3987_syntax stub above)
+from journey_utils.build import params  # noqa: E402
+from journey_utils.errors import JourneyError  # noqa: E402
 
 __all__ = [
     "BUILD_SET",
@@ -675,15 +675,47 @@ def plans(sessions, *, params_dir="params", output, notebook=None) -> dict:
     return found
 
 
+def _payload(nb, mime: str):
+    """The first output of type ``mime`` in an executed notebook (what a report helper handed the index)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            payload = output.get("data", {}).get(mime)
+            if payload:
+                return payload
+    return None
+
+
 def _key_figures(nb) -> list[tuple[str, str]]:
     from journey_utils.report import KEY_FIGURES_MIME
 
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            payload = output.get("data", {}).get(KEY_FIGURES_MIME)
-            if payload:
-                return [(f["label"], f["text"]) for f in payload.get("figures", [])]
-    return []
+    payload = _payload(nb, KEY_FIGURES_MIME) or {}
+    return [(f["label"], f["text"]) for f in payload.get("figures", [])]
+
+
+def _headline(nb) -> dict | None:
+    """The report's first takeaway (``report.summary``): its number and sentence, plain text."""
+    from journey_utils.report import SUMMARY_MIME
+
+    takeaways = (_payload(nb, SUMMARY_MIME) or {}).get("takeaways") or []
+    if not takeaways:
+        return None
+    first = takeaways[0]
+    return {"number": str(first.get("number") or ""), "text": str(first.get("headline") or "")}
+
+
+def _plans_covered(nb, values: Mapping) -> list[str] | None:
+    """The plans a report covers: as its header names them, else as its parameters chose them (None: every plan)."""
+    from journey_utils.report import REPORT_MIME
+
+    named = (_payload(nb, REPORT_MIME) or {}).get("plans")
+    if named is not None:
+        return [str(p) for p in named]
+    chosen = values.get("plan", values.get(SELECTOR))
+    if isinstance(chosen, str) and chosen and chosen != "All":
+        return [chosen]
+    if isinstance(chosen, list) and chosen:
+        return [str(p) for p in chosen]
+    return None
 
 
 def _title(nb, fallback: str) -> str:
@@ -754,6 +786,8 @@ def index(executed_notebooks: Sequence, *, data, output, sessions=None, manifest
             "title": _title(nb, path.stem),
             "parameters": [(k, parameter_text(v, k)) for k, v in values.items() if k not in BUILD_SET],
             "figures": _key_figures(nb),
+            "headline": _headline(nb),
+            "plans": _plans_covered(nb, values),
             "built": _utc_minute(meta.get("end_time")),
         })
     notes = []

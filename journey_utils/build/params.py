@@ -8,7 +8,7 @@ parameters cell (``top_n: int = 10``).
 
 Examples
 --------
->>> from journey_utils import params
+>>> from journey_utils.build import params
 >>> params.accepts("list[str]", ["Pricing", "Homepage"]), params.accepts("int", True)
 (True, False)
 """
@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
+
 from journey_utils.errors import JourneyError
 
 __all__ = ["ParamsError", "load", "notebook_parameters", "accepts", "check"]
