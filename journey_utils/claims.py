@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from journey_utils import _codes
+from journey_utils import _codes, text
 from journey_utils._checks import check_frame, check_positive_int
 from journey_utils.columns import PLAN, SESSION, TARGET, USER
 from journey_utils.compare import MIN_N, N_RESAMPLES, position_contrasts
@@ -62,9 +62,6 @@ __all__ = [
     "finding_sentence",
     "finding_sentences",
     "findings_text",
-    "format_share",
-    "format_points",
-    "format_p",
 ]
 
 VERDICTS = ("supported", "not supported", "inconclusive")
@@ -76,46 +73,9 @@ DIRECTIONS = ("greater", "less")
 # ---------------------------------------------------------------------------
 
 
-def format_share(value, digits=1) -> str:
-    """A share as a percentage: ``0.1234 -> '12.3%'`` ('n/a' when missing).
-
-    Examples
-    --------
-    >>> from journey_utils.claims import format_share
-    >>> format_share(0.1234)
-    '12.3%'
-    """
-    return "n/a" if value is None or not np.isfinite(value) else f"{100 * value:.{digits}f}%"
-
-
-def format_points(value, digits=1) -> str:
-    """A difference of shares in percentage points: ``0.052 -> '5.2'``.
-
-    Examples
-    --------
-    >>> from journey_utils.claims import format_points
-    >>> format_points(-0.052)
-    '-5.2'
-    """
-    return "n/a" if value is None or not np.isfinite(value) else f"{100 * value:.{digits}f}"
-
-
-def format_p(value) -> str:
-    """A p-value for text: ``'p < 0.001'`` or ``'p = 0.042'``.
-
-    Examples
-    --------
-    >>> from journey_utils.claims import format_p
-    >>> format_p(0.00002), format_p(0.0421)
-    ('p < 0.001', 'p = 0.042')
-    """
-    if value is None or not np.isfinite(value):
-        return "p not available"
-    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
-
-
 def _level(confidence) -> str:
-    return f"{100 * confidence:g}%"
+    """A confidence level as a percentage: ``95%``, or ``97.5%`` when it has a fraction."""
+    return text.percent(confidence, 0 if round(100 * confidence, 6).is_integer() else 1)
 
 
 # ---------------------------------------------------------------------------
@@ -572,9 +532,9 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
                        for v, row in zip(verdicts, table.itertuples())]
     table["sentence"] = [claim_sentence(row) for _, row in table.iterrows()]
     table = table[CLAIM_COLUMNS]
-    text = ["statement", "scope", "verdict", "reason", "sentence", "kind", "effect_measure", "direction",
+    text_columns = ["statement", "scope", "verdict", "reason", "sentence", "kind", "effect_measure", "direction",
             "value_measure", "label_a", "label_b", "unit", "denominator", "test", "problem"]
-    return table.astype({c: "str" for c in text} | {"small_sample": bool})
+    return table.astype({c: "str" for c in text_columns} | {"small_sample": bool})
 
 
 # ---------------------------------------------------------------------------
@@ -584,6 +544,16 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
 
 def _interval(low, high, formatter, confidence, unit="", kind="CI") -> str:
     return f"{_level(confidence)} {kind} {formatter(low)}{unit} to {formatter(high)}{unit}"
+
+
+def _of(count, total, word="of") -> str:
+    """``557 of 931``: a count out of its total, both formatted."""
+    return f"{text.integer(count)} {word} {text.integer(total)}"
+
+
+def _step(value) -> str:
+    """A median step: whole (``3``) or with one decimal (``2.5``)."""
+    return text.integer(value) if float(value).is_integer() else text.decimal(value)
 
 
 def _verdict_opening(row) -> str:
@@ -625,20 +595,21 @@ def claim_sentence(row) -> str:
     def interval(low, high, formatter):
         return _interval(low, high, formatter, confidence, kind=kind)
 
-    p_text = f"{row['test']}, adjusted {format_p(row['p_adjusted'])}"
+    p_text = f"{row['test']}, adjusted {text.p_value(row['p_adjusted'])}"
     if row["problem"]:
         return f"{_verdict_opening(row)} {_reason_sentence(row, '')}"
     a, b = row["label_a"], row["label_b"]
     if row["kind"] == "presence":
         page = row["value_measure"].removeprefix("share of journeys with ")
-        margin_text = f"a difference of {format_points(row['margin'])} percentage points or more"
+        claimed = row["margin"] if row["direction"] == "greater" else -row["margin"]
+        margin_text = f"a difference as large as {text.points(claimed)}"
         body = (
-            f"{page} is in {format_share(row['value_a'])} of {a} journeys ({row['count_a']} of {row['n_a']}) "
-            f"and {format_share(row['value_b'])} of {b} journeys ({row['count_b']} of {row['n_b']}): a difference "
-            f"of {format_points(row['effect'])} percentage points "
-            f"({interval(row['ci_low'], row['ci_high'], format_points)}; {p_text})."
+            f"{page} is in {text.percent(row['value_a'])} of {a} journeys ({_of(row['count_a'], row['n_a'])}) "
+            f"and {text.percent(row['value_b'])} of {b} journeys ({_of(row['count_b'], row['n_b'])}): a difference "
+            f"of {text.points(row['effect'])} "
+            f"({interval(row['ci_low'], row['ci_high'], text.points)}; {p_text})."
         )
-        who = f"{min(row['n_a'], row['n_b'])} journeys in the smaller plan"
+        who = f"{text.integer(min(row['n_a'], row['n_b']))} journeys in the smaller plan"
     elif row["kind"] == "position":
         page = row["denominator"].removeprefix("journeys that reach ")
         earlier = row["direction"] == "less"
@@ -649,36 +620,38 @@ def claim_sentence(row) -> str:
                       else ((1 + row["ci_low"]) / 2, (1 + row["ci_high"]) / 2))
         measure = row["value_measure"].removeprefix("median ")
         if measure.startswith("position"):
-            where = (f"at a median of {format_share(row['value_a'])} of the way through {a} journeys and "
-                     f"{format_share(row['value_b'])} through {b} journeys")
+            where = (f"at a median of {text.percent(row['value_a'])} of the way through {a} journeys and "
+                     f"{text.percent(row['value_b'])} through {b} journeys")
         else:
-            where = f"at median step {row['value_a']:g} of {a} journeys and step {row['value_b']:g} of {b} journeys"
-        margin_text = (f"a lead in {format_share(0.5 + row['margin'] / 2)} of pairs or more "
+            where = (f"at median step {_step(row['value_a'])} of {a} journeys and step {_step(row['value_b'])} "
+                     f"of {b} journeys")
+        margin_text = (f"a lead in {text.percent(0.5 + row['margin'] / 2)} of pairs or more "
                        f"(the smallest difference worth acting on)")
         body = (
-            f"{page} is first reached {where} ({row['count_a']} of {row['n_a']} {a} and {row['count_b']} of "
-            f"{row['n_b']} {b} journeys reach it). A random {a} journey reaches {page} {word} than a random {b} "
-            f"journey in {format_share(share)} of pairs, ties counted as half "
-            f"({interval(*ends, format_share)}; {p_text})."
+            f"{page} is first reached {where} ({_of(row['count_a'], row['n_a'])} {a} and "
+            f"{_of(row['count_b'], row['n_b'])} {b} journeys reach it). "
+            f"A random {a} journey reaches {page} {word} than a random {b} "
+            f"journey in {text.percent(share)} of pairs, ties counted as half "
+            f"({interval(*ends, text.percent)}; {p_text})."
         )
-        who = f"{min(row['count_a'], row['count_b'])} journeys reaching {page} in the smaller plan"
+        who = f"{text.integer(min(row['count_a'], row['count_b']))} journeys reaching {page} in the smaller plan"
     else:
         rose = row["direction"] == "greater"
         verb = "rose" if rose else "fell"
         pages = row["value_measure"].removeprefix("mean share of page visits that are ")
         majority = "a majority" if row["value_b"] > 0.5 else "not a majority"
-        margin_text = f"a shift for {format_share(row['null'] + row['margin'])} of users or more"
+        margin_text = f"a shift for {text.percent(row['null'] + row['margin'])} of users or more"
         changed = row["count_a"] + row["count_b"]
         shifted = row["count_a"] if rose else row["count_b"]
         effect = row["effect"] if rose else 1 - row["effect"]
         ends = (row["ci_low"], row["ci_high"]) if rose else (1 - row["ci_high"], 1 - row["ci_low"])
         body = (
-            f"{pages} make up on average {format_share(row['value_b'])} of a buyer's page visits in the "
-            f"{b} ({majority}) against {format_share(row['value_a'])} in the {a}. The share {verb} for "
-            f"{shifted} of the {changed} buyers whose mix changed ({format_share(effect)}, "
-            f"{interval(*ends, format_share)}; {p_text}); {row['n_a']} {row['denominator']}."
+            f"{pages} make up on average {text.percent(row['value_b'])} of a buyer's page visits in the "
+            f"{b} ({majority}) against {text.percent(row['value_a'])} in the {a}. The share {verb} for "
+            f"{_of(shifted, changed, 'of the')} buyers whose mix changed ({text.percent(effect)}, "
+            f"{interval(*ends, text.percent)}; {p_text}); {text.integer(row['n_a'])} {row['denominator']}."
         )
-        who = f"{row['n_a']} users"
+        who = text.count(row["n_a"], "user")
     return f"{_verdict_opening(row)} {body} {_reason_sentence(row, margin_text)}{_caution(row, who)}"
 
 
@@ -704,8 +677,9 @@ def finding_sentence(row, confidence=0.95) -> str:
     ...        "value_a": 0.6, "value_b": 0.11, "count_a": 557, "n_a": 931, "count_b": 43, "n_b": 376,
     ...        "effect": 0.49, "effect_low": 0.44, "effect_high": 0.53, "test": "chi-square (Yates)",
     ...        "p_adjusted": 1e-9, "small_sample": False, "denominator": "journeys of the plan"}
-    >>> finding_sentence(row)[:78]
-    'Coupon is in 60.0% of Annual journeys and 11.0% of Monthly journeys: 49.0 perc'
+    >>> print(finding_sentence(row))  # doctest: +NORMALIZE_WHITESPACE
+    Coupon is in 60.0% of Annual journeys and 11.0% of Monthly journeys: +49.0 points for Annual
+    (95% CI +44.0 points to +53.0 points; chi-square (Yates), adjusted p < 0.001; 557 of 931 and 43 of 376 journeys).
     """
     a, b = row["plan_a"], row["plan_b"]
     effect, low, high = row["effect"], row["effect_low"], row["effect_high"]
@@ -713,48 +687,50 @@ def finding_sentence(row, confidence=0.95) -> str:
     # The interval as seen from the plan ahead (it may reach below zero).
     magnitude, ends = abs(effect), ((low, high) if effect >= 0 else (-high, -low))
     kind = "selection-adjusted CI" if row.get("ci_level", confidence) != confidence else "CI"
-    stats_text = (f"{_interval(*ends, format_points, confidence, kind=kind)}; {row['test']}, "
-                  f"adjusted {format_p(row['p_adjusted'])}")
-    caution = (f" Caution: small sample ({min(row['n_a'], row['n_b'])} journeys in the smaller plan); "
+    stats_text = (f"{_interval(*ends, text.points, confidence, kind=kind)}; {row['test']}, "
+                  f"adjusted {text.p_value(row['p_adjusted'])}")
+    caution = (f" Caution: small sample ({text.integer(min(row['n_a'], row['n_b']))} journeys in the smaller plan); "
                "read as indicative.")
     if row["kind"] in ("presence", "sequence", "destination"):
         if row["kind"] == "presence":
             what = f"{row['feature']} is in"
             of = "journeys"
         elif row["kind"] == "sequence":
-            what = f"The path {row['feature'].replace('-', ' -> ')} is in"
+            what = f"The path {text.steps(row['feature'])} is in"
             of = "journeys"
         else:
             page, next_page = row["feature"].split(" -> ", 1)
             what = f"{next_page} directly follows {page} in"
             of = f"journeys that leave {page}"
-        text = (
-            f"{what} {format_share(row['value_a'])} of {a} {of} and {format_share(row['value_b'])} of {b} {of}: "
-            f"{format_points(magnitude)} percentage points more for {ahead} ({stats_text}; "
-            f"{row['count_a']} of {row['n_a']} and {row['count_b']} of {row['n_b']} journeys)."
+        sentence = (
+            f"{what} {text.percent(row['value_a'])} of {a} {of} and {text.percent(row['value_b'])} of {b} {of}: "
+            f"{text.points(magnitude)} for {ahead} ({stats_text}; "
+            f"{_of(row['count_a'], row['n_a'])} and {_of(row['count_b'], row['n_b'])} journeys)."
         )
         small = min(row["n_a"], row["n_b"])
     else:
         word = "later" if effect > 0 else "earlier"
         share = (1 + magnitude) / 2
         pair_ends = sorted(((1 + ends[0]) / 2, (1 + ends[1]) / 2))
-        if format_share(row["value_a"]) == format_share(row["value_b"]):
+        if text.percent(row["value_a"]) == text.percent(row["value_b"]):
             # Equal medians (often 100%: the page ends most journeys) differ only in the spread.
-            medians = (f"the median is {format_share(row['value_a'])} of the way through for both, "
+            medians = (f"the median is {text.percent(row['value_a'])} of the way through for both, "
                        f"so the difference lies in the other journeys")
         else:
-            medians = (f"it is first reached at a median of {format_share(row['value_a'])} of the way through "
-                       f"{a} journeys and {format_share(row['value_b'])} through {b} journeys")
-        text = (
+            medians = (f"it is first reached at a median of {text.percent(row['value_a'])} of the way through "
+                       f"{a} journeys and {text.percent(row['value_b'])} through {b} journeys")
+        sentence = (
             f"{a} journeys reach {row['feature']} {word} than {b} journeys: {medians}. "
             f"A random {a} journey reaches it {word} than a random {b} one in "
-            f"{format_share(share)} of pairs, ties counted as half "
-            f"({_interval(*pair_ends, format_share, confidence, kind=kind)}; {row['test']}, adjusted "
-            f"{format_p(row['p_adjusted'])}; {row['count_a']} and {row['count_b']} journeys reach it)."
+            f"{text.percent(share)} of pairs, ties counted as half "
+            f"({_interval(*pair_ends, text.percent, confidence, kind=kind)}; {row['test']}, adjusted "
+            f"{text.p_value(row['p_adjusted'])}; {text.integer(row['count_a'])} and {text.integer(row['count_b'])} "
+            f"journeys reach it)."
         )
         small = min(row["count_a"], row["count_b"])
-        caution = f" Caution: small sample ({small} journeys reach it in the smaller plan); read as indicative."
-    return text + (caution if row["small_sample"] else "")
+        caution = (f" Caution: small sample ({text.integer(small)} journeys reach it in the smaller plan); "
+                   "read as indicative.")
+    return sentence + (caution if row["small_sample"] else "")
 
 
 def finding_sentences(top, confidence=0.95) -> pd.Series:
@@ -767,8 +743,8 @@ def finding_sentences(top, confidence=0.95) -> pd.Series:
     >>> from journey_utils.claims import finding_sentences
     >>> df = pd.DataFrame({"user_journey": ["A-B"] * 40 + ["B"] * 40,
     ...                    "subscription_type": ["x"] * 40 + ["y"] * 40})
-    >>> finding_sentences(top_differences(df, kinds=["presence"])).iloc[0][:60]
-    'A is in 100.0% of x journeys and 0.0% of y journeys: 100.0 p'
+    >>> finding_sentences(top_differences(df, kinds=["presence"])).iloc[0][:72]
+    'A is in 100.0% of x journeys and 0.0% of y journeys: +100.0 points for x'
     """
     return pd.Series([finding_sentence(row, confidence) for _, row in top.iterrows()], index=top.index,
                      name="sentence", dtype="str")
@@ -788,5 +764,5 @@ def findings_text(top, *, alpha=0.05, confidence=0.95) -> list[str]:
     """
     if len(top) == 0:
         return [f"No difference between plans is statistically significant at a false discovery rate of "
-                f"{format_share(alpha, 0)}."]
+                f"{text.percent(alpha, 0)}."]
     return finding_sentences(top, confidence).tolist()

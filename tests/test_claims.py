@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from journey_utils import claims, compare, inference
+from journey_utils import claims, compare, inference, text
 from tests import reference as ref
 
 RESOURCES = claims.DEFAULT_CLAIMS[0]
@@ -282,25 +282,32 @@ def test_sentences_are_written_from_the_row():
     for _, row in table.iterrows():
         sentence = row["sentence"]
         assert sentence.startswith(f"{row['verdict'].capitalize()} ({row['scope']}).")
-        assert claims.format_p(row["p_adjusted"]) in sentence
+        assert text.p_value(row["p_adjusted"]) in sentence
         if row["kind"] == "presence":
             for value in (row["value_a"], row["value_b"]):
-                assert claims.format_share(value) in sentence
-            assert f"{row['count_a']} of {row['n_a']}" in sentence
-            assert claims.format_points(row["effect"]) in sentence
+                assert text.percent(value) in sentence
+            assert f"{text.integer(row['count_a'])} of {text.integer(row['n_a'])}" in sentence
+            assert f"a difference of {text.points(row['effect'])} (" in sentence
+            claimed = row["margin"] if row["direction"] == "greater" else -row["margin"]
+            if "interval" in sentence:
+                assert f"as large as {text.points(claimed)}" in sentence
         if row["kind"] == "session shift":
-            assert claims.format_share(row["effect"]) in sentence
+            assert text.percent(row["effect"]) in sentence
     # Change the data: the numbers in the text change with it.
     other = claims.evaluate_claims(four_claim_sessions().iloc[:-60], n=3, n_resamples=499)
     assert numbers_in(other["sentence"].iloc[0]) != numbers_in(table["sentence"].iloc[0])
 
 
-def test_formatting_helpers():
-    assert claims.format_share(0.1234) == "12.3%"
-    assert claims.format_share(float("nan")) == "n/a"
-    assert claims.format_points(0.0526) == "5.3"
-    assert claims.format_p(0.0004) == "p < 0.001"
-    assert claims.format_p(0.0123) == "p = 0.012"
+def test_sentences_format_through_the_shared_formatters():
+    assert not any(hasattr(claims, name) for name in ("format_share", "format_points", "format_p"))
+    row = {"kind": "sequence", "feature": "Pricing-Coupon", "plan_a": "Annual", "plan_b": "Monthly",
+           "value_a": 0.1234, "value_b": 0.05, "count_a": 1234, "n_a": 10000, "count_b": 50, "n_b": 1000,
+           "effect": 0.0734, "effect_low": 0.05, "effect_high": 0.09, "test": "chi-square", "p_adjusted": 0.0004,
+           "small_sample": False}
+    sentence = claims.finding_sentence(row, confidence=0.975)
+    assert sentence.startswith("The path Pricing → Coupon is in 12.3% of Annual journeys and 5.0% of Monthly")
+    assert "+7.3 points for Annual (97.5% CI +5.0 points to +9.0 points; chi-square, adjusted p < 0.001; " in sentence
+    assert "1,234 of 10,000 and 50 of 1,000 journeys" in sentence
 
 
 def test_finding_sentences_for_each_kind():
@@ -309,14 +316,15 @@ def test_finding_sentences_for_each_kind():
     sentences = claims.finding_sentences(top)
     assert len(sentences) == len(top)
     for (_, row), sentence in zip(top.iterrows(), sentences):
-        assert claims.format_p(row["p_adjusted"]) in sentence
+        assert text.p_value(row["p_adjusted"]) in sentence
         assert "95% selection-adjusted CI" in sentence
         if row["kind"] == "position":
             assert "earlier" in sentence or "later" in sentence
-            assert claims.format_share(row["value_a"]) in sentence
+            assert text.percent(row["value_a"]) in sentence
         else:
-            assert claims.format_share(row["value_a"]) in sentence
-            assert claims.format_points(abs(row["effect"])) in sentence
+            assert text.percent(row["value_a"]) in sentence
+            ahead = row["plan_a"] if row["effect"] > 0 else row["plan_b"]
+            assert f"{text.points(abs(row['effect']))} for {ahead} (" in sentence
     assert claims.findings_text(top.iloc[0:0]) == [
         "No difference between plans is statistically significant at a false discovery rate of 5%."
     ]
@@ -328,7 +336,7 @@ def test_finding_interval_is_shown_from_the_plan_ahead_even_across_zero():
            "effect_low": -0.12, "effect_high": 0.01, "test": "chi-square (Yates)", "p_adjusted": 0.04,
            "small_sample": False, "ci_level": 0.99}
     sentence = claims.finding_sentence(row)
-    assert "5.0 percentage points more for Monthly (95% selection-adjusted CI -1.0 to 12.0;" in sentence
+    assert "+5.0 points for Monthly (95% selection-adjusted CI -1.0 points to +12.0 points;" in sentence
 
 
 def test_small_samples_are_flagged_in_words():
