@@ -413,7 +413,7 @@ def grouped_bars(table: pd.DataFrame, *, title: str, xlabel: str, ylabel: str | 
         "value": table.to_numpy(dtype=float).ravel(),
     })
     palette = _palette(table.columns, colors)
-    sns.barplot(data=long, x="value", y="category", hue="group", orient="h", ax=ax, errorbar=None,
+    sns.barplot(data=long, x="value", y="category", hue="group", orient="h", ax=ax, errorbar=None, saturation=1,
                 hue_order=[_text(c) for c in table.columns],
                 palette={_text(c): palette[c] for c in table.columns})
     ax.set_yticks(np.arange(rows), labels=[_name(v) for v in table.index])
@@ -1351,7 +1351,7 @@ def step_flow(flows: pd.DataFrame, *, title: str, color=None, direction: str | N
         Chart title (and alt text).
     color : color, optional
         Colour of the pages and their ribbons: the plan's (:func:`plan_colors`)
-        in a one-plan chart, a neutral grey-blue by default.
+        in a one-plan chart, a neutral grey by default.
     direction : {'forward', 'backward'}, optional
         How the flows were read; by default that of :func:`step_flows`.
     xlabel, ylabel : str, optional
@@ -1378,7 +1378,7 @@ def step_flow(flows: pd.DataFrame, *, title: str, color=None, direction: str | N
         return _empty(_axes(ax, 4.5), title, xlabel or "", ylabel)
     direction = _direction(flows, direction)
     end = _flows.END if direction == "forward" else _flows.START
-    color = color if color is not None else "#4A6274"
+    color = color if color is not None else NEUTRAL
     steps = int(flows["step"].max()) + 1
     total = int(flows["n"].iloc[0]) if "n" in flows.columns else int(flows.loc[flows["step"] == 1, "journeys"].sum())
     columns = [flows[flows["step"] == 1].groupby("source")["journeys"].sum()]
@@ -1391,7 +1391,7 @@ def step_flow(flows: pd.DataFrame, *, title: str, color=None, direction: str | N
 
     orders = [ordered(sizes) for sizes in columns]
     most = max(len(o) for o in orders)
-    gap = 0.03
+    gap = 0.04
     scale = (1 - gap * max(most - 1, 0)) / max(total, 1)
     tops = []
     for sizes, order in zip(columns, orders):
@@ -1400,7 +1400,7 @@ def step_flow(flows: pd.DataFrame, *, title: str, color=None, direction: str | N
         tops.append(dict(zip(order, starts)))
     width = 0.05
     xs = [c if direction == "forward" else steps - 1 - c for c in range(steps)]
-    height = max(4.5, min(9.0, 1.8 + 0.55 * most))
+    height = max(4.5, min(9.0, 1.8 + 0.6 * most))
     ax = _axes(ax, height)
 
     def fill(name):
@@ -1463,7 +1463,7 @@ def step_flow(flows: pd.DataFrame, *, title: str, color=None, direction: str | N
 
 def flow_difference(table: pd.DataFrame, *, title: str, colors=None, pair: tuple[str, str] | None = None,
                     top: int = 10, direction: str | None = None, xlabel: str = "Share of the plan's journeys",
-                    ylabel: str = "", ax=None):
+                    ylabel: str = "", named_only: bool = True, ax=None):
     """The step flows that differ most between two plans: both plans' shares on one line, '48% vs 89%'.
 
     Parameters
@@ -1482,6 +1482,8 @@ def flow_difference(table: pd.DataFrame, *, title: str, colors=None, pair: tuple
         Flows drawn, the largest differences.
     direction : {'forward', 'backward'}, optional
         How the flows were read (names the steps); default guessed from the table.
+    named_only : bool, default True
+        Leave out flows from gathered pages to gathered pages (they name no page).
 
     Returns
     -------
@@ -1503,7 +1505,12 @@ def flow_difference(table: pd.DataFrame, *, title: str, colors=None, pair: tuple
         return _empty(_axes(ax, 4.0), title, xlabel, ylabel)
     if pair is None:
         pair = (str(table["plan_a"].iloc[0]), str(table["plan_b"].iloc[0]))
-    rows = table[(table["plan_a"] == pair[0]) & (table["plan_b"] == pair[1])].head(top)
+    from journey_utils.flows import OTHER
+
+    keep = (table["plan_a"] == pair[0]) & (table["plan_b"] == pair[1])
+    if named_only:
+        keep &= ~((table["source"] == OTHER) & (table["target"] == OTHER))
+    rows = table[keep].head(top)
     ax = _axes(ax, ax_height)
     if rows.empty:
         return _empty(ax, title, xlabel, ylabel)

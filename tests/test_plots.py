@@ -259,3 +259,225 @@ def test_dumbbell_joins_each_row_and_needs_two_columns():
     assert np.allclose(dots["First"][:, 0], [0.2, 0.7]) and np.allclose(dots["Last"][:, 0], [0.68, 0.36])
     with pytest.raises(ValueError, match="two columns"):
         plots.dumbbell(shares.assign(Third=1.0), title="t", xlabel="x")
+
+
+# ------------------------------------------------------------------ colours
+
+
+def colour(value) -> str:
+    from matplotlib.colors import to_hex
+    return to_hex(value)
+
+
+def test_plan_colours_come_from_the_sorted_plans_and_never_from_the_greys():
+    everything = plots.plan_colors(["Quarterly", "Annual", "Monthly", "Annual", None])
+    assert list(everything) == ["Annual", "Monthly", "Quarterly"]
+    assert plots.plan_colors(pd.Series(["Monthly", "Quarterly", "Annual"])) == everything
+    assert len(set(everything.values())) == 3
+    many = plots.plan_colors([f"plan {i:02d}" for i in range(12)])
+    assert len(set(many.values())) == 12, "twelve plans, twelve colours"
+    plan_hexes = {colour(c) for c in plots.PLAN_PALETTE}
+    assert not plan_hexes & {colour(c) for c in plots.NEUTRAL_PALETTE}
+    for value in plan_hexes:
+        r, g, b = to_rgba(value)[:3]
+        assert max(r, g, b) - min(r, g, b) > 0.15, f"{value} is too grey to mark a plan"
+    assert set(plots.neutral_colors(["First", "Last"]).values()) <= set(plots.NEUTRAL_PALETTE)
+
+
+def test_a_plan_keeps_its_colour_in_every_chart_even_when_others_are_absent():
+    plots.use_report_style(plans=["Annual", "Monthly", "Quarterly"])
+    try:
+        expected = plots.plan_colors(["Annual", "Monthly", "Quarterly"])
+        # Only Monthly and Quarterly shown: they keep the colours they have among all three plans.
+        shares = pd.DataFrame({"Monthly": [0.6, 0.4], "Quarterly": [0.9, 0.5]}, index=["Checkout", "Pricing"])
+        ax = plots.grouped_bars(shares, title="t", xlabel="x", percent=True)
+        bars = {colour(p.get_facecolor()) for p in ax.patches if p.get_width() > 0}
+        assert bars == {expected["Monthly"].lower(), expected["Quarterly"].lower()}
+        variants = paths.journey_variants(pd.DataFrame({"user_journey": ["A", "B", "A"],
+                                                        "subscription_type": ["Quarterly", "Quarterly", "Monthly"]}),
+                                          by_plan=True)
+        ax = plots.coverage_curves(variants, title="t", xlabel="x", ylabel="y")
+        lines = {line.get_label(): colour(line.get_color()) for line in ax.lines}
+        assert lines["Quarterly"] == expected["Quarterly"].lower()
+        # A group labelled with its count takes its plan's colour.
+        table = pd.DataFrame({"page": ["Coupon"], "plan": ["Quarterly (43)"], "share": [0.5], "low": [0.4],
+                              "high": [0.6]})
+        ax = plots.interval_dots(table, category="page", group="plan", value="share", low="low", high="high",
+                                 title="t", xlabel="x")
+        assert colour(ax.get_legend().legend_handles[0].get_color()) == expected["Quarterly"].lower()
+        ax = plots.length_by_group(pd.Series([1, 2, 3, 4]), pd.Series(["Quarterly", "Monthly"] * 2), title="t")
+        faces = {colour(p.get_facecolor()) for p in ax.patches}
+        assert {expected["Monthly"].lower(), expected["Quarterly"].lower()} <= faces
+    finally:
+        plots._REPORT_COLORS.clear()
+
+
+def test_what_is_not_a_plan_is_drawn_in_greys():
+    plan_hexes = {colour(c) for c in plots.PLAN_PALETTE}
+    shares = pd.DataFrame({"First": [0.2, 0.7], "Last": [0.68, 0.36]}, index=["Checkout", "Homepage"])
+    ax = plots.dumbbell(shares, title="t", xlabel="x")
+    dots = {colour(c.get_facecolor()[0]) for c in ax.collections if not c.get_label().startswith("_")}
+    assert dots and not dots & plan_hexes
+    ax = plots.ranked_bars(pd.Series({"A": 3, "B": 2}), title="t", xlabel="x")
+    assert not {colour(p.get_facecolor()) for p in ax.patches} & plan_hexes
+    table = findings()
+    ax = plots.effect_forest(table, title="t", xlabel="x", hue="kind", legend="Kind")
+    assert not {colour(line.get_color()) for line in ax.lines} & plan_hexes, "no plans named: no plan colours"
+    assert {h.get_marker() for h in ax.get_legend().legend_handles} == {"o", "s"}, "kinds are shapes"
+
+
+# ------------------------------------------------------------ forest, with shares
+
+
+def test_forest_writes_both_shares_and_names_the_pair_once():
+    table = findings().assign(plan_a="Annual", plan_b="Monthly", value_a=[0.595, 0.483, 0.3],
+                              value_b=[0.114, 0.891, 0.2])
+    table["label"] = [f"{v} (Annual vs Monthly)" for v in table["label"]]
+    ax = plots.effect_forest(table, title="t", xlabel="x", hue="kind", legend="Kind",
+                             colors={"Annual": "#0072B2", "Monthly": "#E69F00"})
+    assert tick_texts(ax) == [f"1. {MATH}", f"2. {SCRIPT}", "3. Pricing"]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("Annual vs Monthly") == 1
+    assert ["60% vs 11%", "48% vs 89%", "30% vs 20%"] == [t for t in texts if "%" in t]
+    # Each dot is in the colour of the plan with more.
+    by_row = {float(line.get_ydata()[0]): colour(line.get_color()) for line in ax.lines
+              if line.get_marker() in ("o", "s")}
+    assert by_row == {0.0: "#0072b2", 1.0: "#e69f00", 2.0: "#0072b2"}
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[:2] == ["more in Annual", "more in Monthly"] and "presence" in legend
+
+
+def test_forest_names_the_pair_on_each_row_when_pairs_differ():
+    table = findings().assign(plan_a=["A", "A", "B"], plan_b=["B", "C", "C"], value_a=[0.5, 0.2, 0.3],
+                              value_b=[0.1, 0.5, 0.25])
+    ax = plots.effect_forest(table, title="t", xlabel="x")
+    assert [t.get_text() for t in ax.texts if "%" in t.get_text()] == ["A 50% vs B 10%", "A 20% vs C 50%",
+                                                                      "B 30% vs C 25%"]
+
+
+# ------------------------------------------------------------ one scale, round ticks
+
+
+def test_share_heatmaps_of_several_plans_use_one_colour_scale():
+    journeys = pd.DataFrame({"user_journey": ["A-B", "A", "B-C", "C", "C", "A-B-C"],
+                             "subscription_type": ["x", "x", "y", "y", "y", SCRIPT]})
+    matrix = paths.step_matrix(journeys, steps=3, by_plan=True)
+    axes = plots.share_heatmaps(matrix, column="step", title="Page at each step", xlabel="Step")
+    figure = axes[0].figure
+    assert plots.alt_text(figure) == "Page at each step"
+    meshes = [ax.collections[0] for ax in axes]
+    assert len({(m.norm.vmin, m.norm.vmax) for m in meshes}) == 1, "one scale"
+    assert meshes[0].norm.vmax == pytest.approx(matrix["share"].max())
+    assert [ax.get_title() for ax in axes] == [f"{SCRIPT} (1 journey)", "x (2 journeys)", "y (3 journeys)"]
+    assert len({tuple(tick_texts(ax)) for ax in axes}) == 1, "the same rows in every panel"
+    assert len(figure.axes) == len(axes) + 1, "one colour bar for all"
+    for ax in axes:
+        assert np.allclose(mesh_values(ax).sum(axis=0), 1.0)
+
+
+def round_steps(ticks) -> bool:
+    steps = np.diff(np.asarray(ticks, dtype=float) * 100)
+    step = float(np.median(steps))
+    mantissa = step / 10 ** np.floor(np.log10(step))
+    return bool(np.allclose(steps, step)) and any(np.isclose(mantissa, m) for m in (1, 2, 5))
+
+
+@pytest.mark.parametrize("top", [0.18, 0.07, 0.45, 0.93])
+def test_percent_axes_tick_at_round_steps(top):
+    ax = plots.ranked_bars(pd.Series({"A": top, "B": top / 3}), title="t", xlabel="x", percent=True)
+    ax.figure.canvas.draw()
+    low, high = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if low <= t <= high]
+    assert round_steps(ticks), ticks
+    labels = [t.get_text() for t in ax.get_xticklabels() if low <= t.get_position()[0] <= high]
+    assert all(label.endswith("%") and "." not in label for label in labels), labels
+
+
+# ------------------------------------------------------------------ flows
+
+
+def sample_flows(**options):
+    from journey_utils import flows
+
+    journeys = pd.DataFrame({"user_journey": ["Home-Pricing-Checkout"] * 5 + ["Home-Checkout"] * 3
+                             + [f"{SCRIPT}-Home"] * 2 + [MATH],
+                             "subscription_type": ["Annual"] * 6 + ["Monthly"] * 5})
+    return journeys, flows.step_flows(journeys, **options)
+
+
+def test_step_flow_boxes_are_as_tall_as_their_journeys():
+    from journey_utils import flows
+
+    _, table = sample_flows(steps=3)
+    ax = labelled(plots.step_flow(table, title="Flows", color="#0072B2"), "Flows", plots.step_flow(
+        table, title="Flows").get_xlabel())
+    assert tick_texts(ax, "x") == ["1st page", "2nd page", "3rd page"]
+    boxes = [p for p in ax.patches if isinstance(p, Rectangle)]
+    by_column = {}
+    for box in boxes:
+        by_column.setdefault(round(box.get_x(), 6), []).append(box.get_height())
+    first = sorted(by_column)[0]
+    heights = sorted(by_column[first], reverse=True)
+    assert np.allclose(np.array(heights) / heights[0], [1.0, 2 / 8, 1 / 8]), "8, 2 and 1 journeys"
+    labels = [t.get_text() for t in ax.texts]
+    assert "Home\n8 (73%)" in labels and any(t.replace("\n", "").startswith(SCRIPT) for t in labels)
+    assert any(t.startswith(flows.END) for t in labels)
+    # One ribbon per flow.
+    ribbons = [c for c in ax.collections if len(c.get_paths())]
+    assert len(ribbons) == len(table)
+    backward = plots.step_flow(flows.step_flows(sample_flows()[0], steps=3, direction="backward"), title="Back")
+    assert tick_texts(backward, "x") == ["last page", "2nd to last page", "3rd to last page"]
+    assert any(t.get_text().startswith(flows.START) for t in backward.texts)
+    assert plots.alt_text(backward.figure) == "Back"
+
+
+def test_flow_difference_writes_both_shares_in_plan_colours():
+    from journey_utils import flows
+
+    journeys, _ = sample_flows()
+    table = flows.flow_differences(journeys, ["Annual", "Monthly"], steps=3)
+    colors = {"Annual": "#0072B2", "Monthly": "#E69F00"}
+    ax = labelled(plots.flow_difference(table, title="Differ", colors=colors, top=3), "Differ",
+                  "Share of the plan's journeys")
+    texts = [t.get_text() for t in ax.texts]
+    assert texts[0] == "Annual vs Monthly"
+    expected = [f"{a:.0%} vs {b:.0%}" for a, b in zip(table["share_a"].head(3), table["share_b"].head(3))]
+    assert texts[1:] == expected
+    dots = [c for c in ax.collections if len(c.get_offsets()) == 3]
+    assert [colour(c.get_facecolor()[0]) for c in dots] == ["#0072b2", "#e69f00"]
+    assert np.allclose(dots[0].get_offsets()[:, 0], table["share_a"].head(3))
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: plots.step_flow(sample_flows()[1].iloc[:0], title="t"),
+    lambda: plots.flow_difference(pd.DataFrame(columns=["plan_a", "plan_b"]), title="t"),
+    lambda: plots.share_heatmaps(step_table().iloc[:0], column="step", title="t", xlabel="x")[0],
+])
+def test_flow_charts_of_nothing_say_so(draw):
+    with pytest.warns(plots.EmptyChartWarning, match="chart 't' has no data to show"):
+        ax = draw()
+    assert ax.get_title() == "t" and any("No data" in t.get_text() for t in ax.texts)
+
+
+# ------------------------------------------------------------------ alt text, sharp images
+
+
+def test_each_chart_figure_carries_its_title_for_alt_text():
+    ax = plots.ranked_bars(pd.Series({"A": 1}), title=f"Pages {SCRIPT}", xlabel="x")
+    assert plots.alt_text(ax.figure) == f"Pages {SCRIPT}"
+    figure, axes = plt.subplots(2, 1)
+    plots.ranked_bars(pd.Series({"A": 1}), title="One", xlabel="x", ax=axes[0])
+    plots.ranked_bars(pd.Series({"A": 1}), title="Two", xlabel="x", ax=axes[1])
+    assert plots.alt_text(figure) == "One; Two", "a figure drawn by the caller is not relabelled"
+
+
+def test_notebook_images_are_twice_as_dense_and_carry_the_title():
+    import base64
+    import struct
+
+    pytest.importorskip("IPython")
+    ax = plots.ranked_bars(pd.Series({"A": 0.5}), title="Pages & <b>", xlabel="x", percent=True)
+    data, metadata = plots._png_with_alt(ax.figure, bbox_inches="tight")
+    width, height = struct.unpack(">II", base64.b64decode(data)[16:24])
+    assert metadata["alt"] == "Pages & <b>"
+    assert (width // 2, height // 2) == (metadata["width"], metadata["height"]) and width > 1500
