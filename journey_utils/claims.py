@@ -45,7 +45,7 @@ from journey_utils import _codes, text
 from journey_utils._checks import check_frame, check_positive_int
 from journey_utils.columns import PLAN, SESSION, TARGET, USER
 from journey_utils.compare import MIN_N, N_RESAMPLES, position_contrasts
-from journey_utils.inference import adjust_pvalues, independence_test, newcombe_interval
+from journey_utils.inference import adjust_pvalues, defined_mean, independence_test, newcombe_interval
 from journey_utils.preprocess import preprocess, window_journeys
 
 __all__ = [
@@ -377,7 +377,8 @@ class SessionShiftClaim:
         up, down = int(np.sum(late > early)), int(np.sum(late < early))
         later_words = f"last {n} sessions" if later == "last" else f"sessions after the first {n}"
         base = dict(value_measure=f"mean share of page visits that are {' or '.join(self.pages)}",
-                    label_a=f"first {n} sessions", label_b=later_words, value_a=_mean(early), value_b=_mean(late),
+                    label_a=f"first {n} sessions", label_b=later_words,
+                    value_a=defined_mean(early), value_b=defined_mean(late),
                     count_a=up, n_a=int(keep.sum()), count_b=down, n_b=int(keep.sum()), unit="users",
                     denominator=f"users with at least {2 * n if later == 'last' else n + 1} sessions",
                     effect_measure="share of changed users whose share rose", test="sign test")
@@ -398,10 +399,6 @@ def _share_of(journeys: pd.Series, pages) -> np.ndarray:
     hits = _codes.visits_to(coded, pages)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(coded.lengths > 0, hits / coded.lengths, np.nan)
-
-
-def _mean(values) -> float:
-    return float(np.mean(values)) if len(values) else float("nan")
 
 
 #: The four claims of the plan-comparison report.

@@ -41,6 +41,7 @@ Conventions
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
@@ -59,6 +60,7 @@ from journey_utils.inference import (
     MIN_EXPECTED,
     N_RESAMPLES,
     adjust_pvalues,
+    defined_mean,
     holm_adjust,
     median_interval,
     newcombe_interval,
@@ -1198,97 +1200,156 @@ def session_windows(sessions_data, n=3, *, plans=None, pages_to_remove=(), alpha
                               target_column=target_column, order_column=order_column, plan_column=plan_column)
     chosen = plans_in(sessions_data, plans, plan_column=plan_column, minimum=1, function=function)
     every = every_plan_label(plans_present(sessions_data, plan_column))
-    users = len(windows)
-    both = _codes.encode(pd.concat([windows["first"], windows["last"]], ignore_index=True))
-    used = np.flatnonzero(np.bincount(both.codes, minlength=both.n_pages)) if len(both.codes) else np.empty(0, np.int64)
-    pages = both.pages[used]
-    code_of = np.full(both.n_pages, -1, dtype=np.int64)
-    code_of[used] = np.arange(len(used))
-    size = len(used)
-    journey = both.journey_index.astype(np.int64)
-    dense = code_of[both.codes] if len(both.codes) else np.empty(0, np.int64)
-    is_late = journey >= users
-    user = np.where(is_late, journey - users, journey)
-    early_keys, early_visits = _counted(user[~is_late] * size + dense[~is_late])
-    late_keys, late_visits = _counted(user[is_late] * size + dense[is_late])
-    lengths = both.lengths.astype(np.int64)
-    early_length, late_length = lengths[:users], lengths[users:]
-    # Pages by presence in the last window over all users, descending, then name.
-    present_last = np.bincount(late_keys % size, minlength=size)
-    order = np.lexsort((pages.astype(str), -present_last))
-    rank = np.empty(size, np.int64)
-    rank[order] = np.arange(size)
-    pages = pages[order]
-    early_user, early_page = early_keys // size, rank[early_keys % size]
-    late_user, late_page = late_keys // size, rank[late_keys % size]
-    early_keys, late_keys = early_user * size + early_page, late_user * size + late_page
-    e_order, l_order = np.argsort(early_keys), np.argsort(late_keys)
-    early_keys, early_visits, early_user, early_page = (v[e_order] for v in (early_keys, early_visits, early_user,
-                                                                             early_page))
-    late_keys, late_visits, late_user, late_page = (v[l_order] for v in (late_keys, late_visits, late_user,
-                                                                         late_page))
-    in_late = np.isin(early_keys, late_keys, assume_unique=True)
-    in_early = np.isin(late_keys, early_keys, assume_unique=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        early_share = early_visits / early_length[early_user]
-        late_share = late_visits / late_length[late_user]
-    # Visit shares of every (user, page) seen in either window, 0 where the page is absent from one.
-    union = np.union1d(early_keys, late_keys)
-    union_user, union_page = union // size, union % size
-    f_share = np.zeros(len(union))
-    l_share = np.zeros(len(union))
-    f_share[np.searchsorted(union, early_keys)] = early_share
-    l_share[np.searchsorted(union, late_keys)] = late_share
-    both_valid = (early_length[union_user] > 0) & (late_length[union_user] > 0)
-    difference = np.where(both_valid, l_share - f_share, 0.0)
+    visits = _WindowVisits.of(windows)
     plan_of_user = windows[plan_column].to_numpy(dtype=object)
     blocks = []
     for label, plan in [(every, None), *((p, p) for p in chosen)]:
-        member = np.ones(users, bool) if plan is None else plan_of_user == plan
-        n_users = int(member.sum())
-        small = n_users < min_n
-        f_len, l_len = early_length[member].astype(float), late_length[member].astype(float)
-        p_length = _wilcoxon(f_len, l_len) if n_users else np.nan
-        e_in, l_in, u_in = member[early_user], member[late_user], member[union_user]
+        member = np.ones(visits.users, bool) if plan is None else plan_of_user == plan
+        blocks.extend(_window_blocks(visits, member, label, all_plans=plan is None, min_n=min_n))
+    return _window_table(blocks, alpha)
 
-        def per_page(mask, page, weights=None):
-            return np.bincount(page[mask], weights=None if weights is None else weights[mask], minlength=size)
 
-        first = per_page(e_in, early_page) / n_users if n_users else np.full(size, np.nan)
-        last = per_page(l_in, late_page) / n_users if n_users else np.full(size, np.nan)
-        only_first = per_page(e_in & ~in_late, early_page)
-        only_last = per_page(l_in & ~in_early, late_page)
-        p_presence = _binomial_half(only_last, only_first + only_last) if n_users else np.full(size, np.nan)
-        f_users = int((member & (early_length > 0)).sum())
-        l_users = int((member & (late_length > 0)).sum())
+@dataclass
+class _WindowVisits:
+    """Every user's visits to every page in their first and last window, as sparse (user, page) keys.
+
+    Pages are numbered by presence in the last window over all users
+    (descending), then name. ``first_*`` and ``last_*`` hold one entry per
+    (user, page) seen in that window, sorted by key (``user * size + page``):
+    the user, the page, the visits and the share of the window's page visits;
+    ``*_length`` the pages of each user's window. ``union_*`` hold every
+    (user, page) seen in either window, with the change of visit share
+    (``difference``; 0 where either window is empty, ``both_valid`` False).
+    """
+
+    users: int
+    pages: np.ndarray
+    first_length: np.ndarray
+    last_length: np.ndarray
+    first_user: np.ndarray
+    first_page: np.ndarray
+    first_share: np.ndarray
+    last_user: np.ndarray
+    last_page: np.ndarray
+    last_share: np.ndarray
+    first_in_last: np.ndarray
+    last_in_first: np.ndarray
+    union_user: np.ndarray
+    union_page: np.ndarray
+    both_valid: np.ndarray
+    difference: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return len(self.pages)
+
+    @classmethod
+    def of(cls, windows) -> _WindowVisits:
+        users = len(windows)
+        both = _codes.encode(pd.concat([windows["first"], windows["last"]], ignore_index=True))
+        used = (np.flatnonzero(np.bincount(both.codes, minlength=both.n_pages)) if len(both.codes)
+                else np.empty(0, np.int64))
+        pages = both.pages[used]
+        code_of = np.full(both.n_pages, -1, dtype=np.int64)
+        code_of[used] = np.arange(len(used))
+        size = len(used)
+        journey = both.journey_index.astype(np.int64)
+        dense = code_of[both.codes] if len(both.codes) else np.empty(0, np.int64)
+        is_last = journey >= users
+        user = np.where(is_last, journey - users, journey)
+        first_keys, first_visits = _counted(user[~is_last] * size + dense[~is_last])
+        last_keys, last_visits = _counted(user[is_last] * size + dense[is_last])
+        lengths = both.lengths.astype(np.int64)
+        first_length, last_length = lengths[:users], lengths[users:]
+        # Pages by presence in the last window over all users, descending, then name.
+        present_last = np.bincount(last_keys % size, minlength=size)
+        order = np.lexsort((pages.astype(str), -present_last))
+        rank = np.empty(size, np.int64)
+        rank[order] = np.arange(size)
+        first_user, first_page, first_keys, first_visits = _renumbered(first_keys, first_visits, rank, size)
+        last_user, last_page, last_keys, last_visits = _renumbered(last_keys, last_visits, rank, size)
         with np.errstate(divide="ignore", invalid="ignore"):
-            f_mean = per_page(e_in & ~np.isnan(early_share), early_page, early_share) / f_users
-            l_mean = per_page(l_in & ~np.isnan(late_share), late_page, late_share) / l_users
-        up = per_page(u_in & both_valid & (difference > 0), union_page)
-        down = per_page(u_in & both_valid & (difference < 0), union_page)
-        p_share = _binomial_half(up, up + down) if n_users else np.full(size, np.nan)
-        blocks.append(pd.DataFrame({
-            "plan": label, "metric": "pages per journey", "page": [""], "unit": "pages", "n": n_users,
-            "first": _mean(f_len), "last": _mean(l_len), "test": "Wilcoxon signed-rank", "p_value": p_length,
-            "small_sample": small, "all_plans": plan is None}))
-        blocks.append(pd.DataFrame({
-            "plan": label, "metric": "presence", "page": pages, "unit": "journeys", "n": n_users,
-            "first": first, "last": last, "test": "McNemar exact", "p_value": p_presence, "small_sample": small,
-            "all_plans": plan is None}))
-        blocks.append(pd.DataFrame({
-            "plan": label, "metric": "visit share", "page": pages, "unit": "page visits", "n": n_users,
-            "first": f_mean if f_users else np.nan, "last": l_mean if l_users else np.nan, "test": "sign test",
-            "p_value": p_share, "small_sample": small, "all_plans": plan is None}))
-    table = pd.concat(blocks, ignore_index=True)
+            first_share = first_visits / first_length[first_user]
+            last_share = last_visits / last_length[last_user]
+        # Visit shares of every (user, page) seen in either window, 0 where the page is absent from one.
+        union = np.union1d(first_keys, last_keys)
+        union_user, union_page = union // size, union % size
+        union_first, union_last = np.zeros(len(union)), np.zeros(len(union))
+        union_first[np.searchsorted(union, first_keys)] = first_share
+        union_last[np.searchsorted(union, last_keys)] = last_share
+        both_valid = (first_length[union_user] > 0) & (last_length[union_user] > 0)
+        return cls(
+            users=users, pages=pages[order], first_length=first_length, last_length=last_length,
+            first_user=first_user, first_page=first_page, first_share=first_share,
+            last_user=last_user, last_page=last_page, last_share=last_share,
+            first_in_last=np.isin(first_keys, last_keys, assume_unique=True),
+            last_in_first=np.isin(last_keys, first_keys, assume_unique=True),
+            union_user=union_user, union_page=union_page, both_valid=both_valid,
+            difference=np.where(both_valid, union_last - union_first, 0.0),
+        )
+
+
+def _renumbered(keys, visits, rank, size):
+    """(user, page) keys with pages renumbered by ``rank``, sorted by the new key: user, page, key, visits."""
+    user, page = keys // size, rank[keys % size]
+    keys = user * size + page
+    order = np.argsort(keys)
+    return user[order], page[order], keys[order], visits[order]
+
+
+def _window_blocks(visits, member, label, *, all_plans, min_n) -> list[pd.DataFrame]:
+    """The three metrics of :func:`session_windows` (pages per journey, presence, visit share) for one group."""
+    size = visits.size
+    n_users = int(member.sum())
+    small = n_users < min_n
+    first_length, last_length = visits.first_length[member].astype(float), visits.last_length[member].astype(float)
+    in_first, in_last = member[visits.first_user], member[visits.last_user]
+    in_union = member[visits.union_user]
+
+    def per_page(mask, page, weights=None):
+        return np.bincount(page[mask], weights=None if weights is None else weights[mask], minlength=size)
+
+    # Presence: share of users whose window has the page; exact McNemar on the users who changed.
+    first = per_page(in_first, visits.first_page) / n_users if n_users else np.full(size, np.nan)
+    last = per_page(in_last, visits.last_page) / n_users if n_users else np.full(size, np.nan)
+    only_first = per_page(in_first & ~visits.first_in_last, visits.first_page)
+    only_last = per_page(in_last & ~visits.last_in_first, visits.last_page)
+    p_presence = _binomial_half(only_last, only_first + only_last) if n_users else np.full(size, np.nan)
+    # Visit share: mean over users with a non-empty window; sign test on the users whose share changed.
+    first_users = int((member & (visits.first_length > 0)).sum())
+    last_users = int((member & (visits.last_length > 0)).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first_mean = per_page(in_first & ~np.isnan(visits.first_share), visits.first_page,
+                              visits.first_share) / first_users
+        last_mean = per_page(in_last & ~np.isnan(visits.last_share), visits.last_page, visits.last_share) / last_users
+    changed = in_union & visits.both_valid
+    up = per_page(changed & (visits.difference > 0), visits.union_page)
+    down = per_page(changed & (visits.difference < 0), visits.union_page)
+    p_share = _binomial_half(up, up + down) if n_users else np.full(size, np.nan)
+    common = {"plan": label, "n": n_users, "small_sample": small, "all_plans": all_plans}
+    return [
+        pd.DataFrame({**common, "metric": "pages per journey", "page": [""], "unit": "pages",
+                      "first": defined_mean(first_length), "last": defined_mean(last_length),
+                      "test": "Wilcoxon signed-rank",
+                      "p_value": _wilcoxon(first_length, last_length) if n_users else np.nan}),
+        pd.DataFrame({**common, "metric": "presence", "page": visits.pages, "unit": "journeys",
+                      "first": first, "last": last, "test": "McNemar exact", "p_value": p_presence}),
+        pd.DataFrame({**common, "metric": "visit share", "page": visits.pages, "unit": "page visits",
+                      "first": first_mean if first_users else np.nan, "last": last_mean if last_users else np.nan,
+                      "test": "sign test", "p_value": p_share}),
+    ]
+
+
+_WINDOW_COLUMNS = ["plan", "metric", "page", "unit", "n", "first", "last", "test", "p_value", "small_sample",
+                   "all_plans"]
+
+
+def _window_table(blocks, alpha) -> pd.DataFrame:
+    """The blocks of every group as one table, with the differences and the p-values adjusted together."""
+    table = pd.concat([block[_WINDOW_COLUMNS] for block in blocks], ignore_index=True)
     table.insert(7, "difference", table["last"] - table["first"])
     table.insert(len(table.columns) - 2, "p_adjusted", adjust_pvalues(table["p_value"]))
     table.insert(len(table.columns) - 2, "significant", (table["p_adjusted"] <= alpha).to_numpy())
     return table.astype({"plan": "str", "metric": "str", "page": "str", "unit": "str", "test": "str",
                          "n": np.int64, "first": float, "last": float, "p_value": float, "small_sample": bool,
                          "all_plans": bool})
-
-
-def _mean(values) -> float:
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    return float(values.mean()) if len(values) else float("nan")

@@ -26,6 +26,7 @@ __all__ = [
     "odds_ratio",
     "odds_ratios",
     "median_interval",
+    "defined_mean",
     "delong_interval",
     "superiority",
 ]
@@ -529,6 +530,23 @@ def odds_ratio(table, confidence=0.95, *, min_expected=MIN_EXPECTED) -> tuple[fl
     result = stats.contingency.odds_ratio(observed, kind="conditional" if exact else "sample")
     interval = result.confidence_interval(confidence_level=confidence)
     return float(result.statistic), float(interval.low), float(interval.high)
+
+
+def defined_mean(values) -> float:
+    """The mean of the values that are defined: NaN values are left out; NaN when none is left.
+
+    The one mean of the library's per-user measures (a window with no page has
+    no share of visits: it is left out rather than counted as zero).
+
+    Examples
+    --------
+    >>> from journey_utils.inference import defined_mean
+    >>> defined_mean([1.0, float("nan"), 2.0]), defined_mean([])
+    (1.5, nan)
+    """
+    values = np.asarray(values, dtype=float).reshape(-1)
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if len(values) else float("nan")
 
 
 def median_interval(values, confidence=0.95) -> tuple[float, float, float]:
