@@ -113,10 +113,26 @@ def write_sessions(path: Path, *, users=90, seed=7) -> Path:
     return path
 
 
+_BUILT: dict[str, Path] = {}
+
+
+def injected_reports(tmp_path_factory) -> Path:
+    """The folder of the reports built on the malicious input: built once per test session.
+
+    Shared by the escaping tests here and the browser test (tests/test_browser.py).
+    """
+    if "injected" not in _BUILT:
+        _BUILT["injected"] = _build_injected(tmp_path_factory.mktemp("injected"))
+    return _BUILT["injected"]
+
+
 @pytest.fixture(scope="module")
 def injected_build(tmp_path_factory):
-    """The three notebooks run by the build module on the malicious input."""
-    folder = tmp_path_factory.mktemp("injected")
+    """The three notebooks run by the build module on the malicious input, and their index."""
+    return injected_reports(tmp_path_factory)
+
+
+def _build_injected(folder: Path) -> Path:
     data = write_sessions(folder / "sessions.csv")
     processed = folder / "journeys.csv"
     plan_file = folder / "evil.yaml"
