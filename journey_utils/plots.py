@@ -188,16 +188,38 @@ def alt_text(fig) -> str:
     return "; ".join(a.get_title() for a in fig.axes if a.get_title())
 
 
-def _png_with_alt(fig, **kwargs):
-    """IPython's PNG of a figure at twice its pixel density, with the figure's title as ``alt`` metadata."""
-    from IPython.core.pylabtools import retina_figure
+def _compact_png(data: bytes) -> bytes:
+    """The PNG in at most 256 colours (charts use few; anti-aliased edges barely change), about a third the size."""
+    import io
 
-    result = retina_figure(fig, base64=True, **kwargs)
-    if result is None:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        reduced = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                dither=Image.Dither.NONE)
+        buffer = io.BytesIO()
+        reduced.save(buffer, format="PNG", optimize=True)
+    smaller = buffer.getvalue()
+    return smaller if len(smaller) < len(data) else data
+
+
+def _png_with_alt(fig, **kwargs):
+    """A notebook's PNG of a figure: twice its pixel density, 256 colours, the figure's title as ``alt``."""
+    import base64
+    import struct
+
+    from IPython.core.pylabtools import print_figure
+
+    data = print_figure(fig, fmt="retina", base64=False, **kwargs)
+    if data is None:
         return None
-    data, metadata = result
+    data = _compact_png(data)
+    width, height = struct.unpack(">II", data[16:24])
+    metadata = {"width": width // 2, "height": height // 2}
     alt = alt_text(fig)
-    return (data, {**metadata, "alt": alt}) if alt else (data, metadata)
+    if alt:
+        metadata["alt"] = alt
+    return base64.b64encode(data).decode("ascii"), metadata
 
 
 def _register_png_formatter() -> bool:

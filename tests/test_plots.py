@@ -482,3 +482,20 @@ def test_notebook_images_are_twice_as_dense_and_carry_the_title():
     width, height = struct.unpack(">II", base64.b64decode(data)[16:24])
     assert metadata["alt"] == "Pages & <b>"
     assert (width // 2, height // 2) == (metadata["width"], metadata["height"]) and width > 1500
+
+
+def test_a_notebook_kernel_gets_sharp_images_with_their_title(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import matplotlib.pyplot as plt, pandas as pd\nfrom journey_utils import plots\n"
+                                  "plots.use_report_style(plans=['Annual', 'Monthly'])"),
+        nbformat.v4.new_code_cell(f"plots.ranked_bars(pd.Series({{'A': 0.5}}), title={SCRIPT!r}, xlabel='x')\n"
+                                  "plt.show()"),
+    ]
+    nbclient.NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    (image,) = [o for o in notebook.cells[1].outputs if "image/png" in o.get("data", {})]
+    metadata = image["metadata"]["image/png"]
+    assert metadata["alt"] == SCRIPT
+    assert metadata["width"] > 800 and metadata["height"] > 100
