@@ -866,7 +866,11 @@ _SHARE = "share of journeys"
 _SHARE_DIFFERENCE = "difference in share (a - b)"
 
 
-def _share_rows(contrasts, kind, key, denominator, feature=None) -> pd.DataFrame:
+def _finding_rows(contrasts, kind, key, denominator, *, feature=None, value_measure=_SHARE,
+                  values=("share_a", "share_b"), effect_measure=_SHARE_DIFFERENCE, effect="difference") -> pd.DataFrame:
+    """Two-plan contrasts as candidate findings: one row per (feature, pair of plans), in the columns of
+    :func:`top_differences`. ``values`` and ``effect`` name the contrasts' columns of the two plans' values
+    and of the effect (with its ``_low`` and ``_high`` bounds)."""
     return pd.DataFrame(
         {
             "kind": kind,
@@ -875,23 +879,35 @@ def _share_rows(contrasts, kind, key, denominator, feature=None) -> pd.DataFrame
             "plan_b": contrasts["plan_b"],
             "unit": contrasts["unit"],
             "denominator": denominator,
-            "value_measure": _SHARE,
-            "value_a": contrasts["share_a"],
-            "value_b": contrasts["share_b"],
+            "value_measure": value_measure,
+            "value_a": contrasts[values[0]],
+            "value_b": contrasts[values[1]],
             "count_a": contrasts["count_a"],
             "n_a": contrasts["n_a"],
             "count_b": contrasts["count_b"],
             "n_b": contrasts["n_b"],
-            "effect_measure": _SHARE_DIFFERENCE,
-            "effect": contrasts["difference"],
-            "effect_low": contrasts["difference_low"],
-            "effect_high": contrasts["difference_high"],
+            "effect_measure": effect_measure,
+            "effect": contrasts[effect],
+            "effect_low": contrasts[f"{effect}_low"],
+            "effect_high": contrasts[f"{effect}_high"],
             "test": contrasts["test"],
             "p_value": contrasts["p_value"],
             "p_adjusted": contrasts["p_adjusted"],
             "small_sample": contrasts["small_sample"],
         }
     )
+
+
+def _share_rows(contrasts, kind, key, denominator, feature=None) -> pd.DataFrame:
+    """Share contrasts (:func:`plan_contrasts`) as candidate findings."""
+    return _finding_rows(contrasts, kind, key, denominator, feature=feature)
+
+
+def _position_rows(contrasts) -> pd.DataFrame:
+    """Position contrasts (:func:`position_contrasts`) as candidate findings."""
+    return _finding_rows(contrasts, "position", "page", "journeys that reach the page",
+                         value_measure="median position (0 = first page, 1 = last)", values=("median_a", "median_b"),
+                         effect_measure="P(a later) - P(a earlier)", effect="effect")
 
 
 def top_differences(data, plans=None, *, kinds=("presence", "sequence", "position"), n=3, min_journeys=10,
@@ -986,6 +1002,30 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
     function = "top_differences"
     confidence = _check_unit_interval(confidence, "confidence", function)
     alpha = _check_unit_interval(alpha, "alpha", function)
+    kinds, destinations = _top_kinds(kinds, destinations, function)
+    if top is not None:
+        top = check_positive_int(top, "top", function)
+    rare = _min_journeys(None if feature_journeys is None else feature_journeys, function)
+    chosen = plans_in(data, plans, plan_column=plan_column, function=function)
+    columns = dict(target_column=target_column, plan_column=plan_column)
+    positions = dict(confidence=confidence, alpha=alpha, min_n=min_n, n_resamples=n_resamples, seed=seed,
+                     min_journeys=rare, **columns)
+    shares, position_pages = _share_findings(data, chosen, kinds, destinations, n=n, min_journeys=min_journeys,
+                                             rare=rare, position_pages=position_pages, positions=positions,
+                                             function=function)
+    parts = shares
+    if "position" in kinds:
+        contrasts = position_contrasts(data, position_pages, chosen, **positions)
+        parts.append(_position_rows(contrasts[contrasts["p_value"].notna()]))
+    table, tested = _significant([p for p in parts if len(p)], alpha)
+    if table.empty:
+        return _empty_top()
+    table = _selection_adjusted(table, tested, data, chosen, confidence, positions)
+    return _ranked(table, top)
+
+
+def _top_kinds(kinds, destinations, function):
+    """The kinds of difference asked for (with 'destination' when pages to follow are given) and those pages."""
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     destinations = [destinations] if isinstance(destinations, str) else list(destinations)
     if destinations and "destination" not in kinds:
@@ -995,78 +1035,59 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
         raise ValueError(
             f"{function}: unknown kind {', '.join(map(repr, unknown))}; expected some of {', '.join(KINDS)}"
         )
-    if top is not None:
-        top = check_positive_int(top, "top", function)
-    pairwise = dict(confidence=confidence, alpha=alpha, min_n=min_n, min_expected=MIN_EXPECTED, odds_ratios=False)
-    family = dict(min_expected=MIN_EXPECTED, n_resamples=n_resamples, seed=seed)
-    rare = _min_journeys(None if feature_journeys is None else feature_journeys, function)
-    chosen = plans_in(data, plans, plan_column=plan_column, function=function)
+    return kinds, destinations
+
+
+def _share_findings(data, chosen, kinds, destinations, *, n, min_journeys, rare, position_pages, positions,
+                    function):
+    """The candidate findings about shares (pages, runs, next pages), each kind tested as its table tests it,
+    and the pages whose position is compared (default: every page in at least ``rare`` journeys)."""
+    pairwise = dict(confidence=positions["confidence"], alpha=positions["alpha"], min_n=positions["min_n"],
+                    min_expected=MIN_EXPECTED, odds_ratios=False)
+    family = dict(min_expected=MIN_EXPECTED, n_resamples=positions["n_resamples"], seed=positions["seed"])
+    columns = (positions["target_column"], positions["plan_column"])
+
+    def rows(key, labels, counts, sizes, kind, denominator, rare_below, feature=None):
+        tests = _feature_tests(counts, sizes, min_journeys=rare_below, **family)
+        contrasts = _pairwise(key, labels, counts, sizes, chosen, "journeys", family=tests, **pairwise)
+        return _share_rows(contrasts, kind, key, denominator, feature=feature)
+
     parts = []
     if "presence" in kinds or ("position" in kinds and position_pages is None):
-        _, labels, counts, sizes = _presence_counts(data, chosen, target_column, plan_column, function)
+        _, labels, counts, sizes = _presence_counts(data, chosen, *columns, function)
         if position_pages is None:
             # The position family: every page reached by enough journeys.
             position_pages = sorted(labels[counts.sum(axis=1) >= rare].tolist())
-    if "presence" in kinds:
-        tests = _feature_tests(counts, sizes, min_journeys=rare, **family)
-        contrasts = _pairwise("page", labels, counts, sizes, chosen, "journeys", family=tests, **pairwise)
-        parts.append(_share_rows(contrasts, "presence", "page", "journeys of the plan"))
+        if "presence" in kinds:
+            parts.append(rows("page", labels, counts, sizes, "presence", "journeys of the plan", rare))
     if "sequence" in kinds:
-        _, labels, counts, sizes = _sequence_counts(data, n, chosen, min_journeys, target_column, plan_column,
-                                                    function)
-        tests = _feature_tests(counts, sizes, min_journeys=min_journeys, **family)
-        contrasts = _pairwise("sequence", labels, counts, sizes, chosen, "journeys", family=tests, **pairwise)
-        parts.append(_share_rows(contrasts, "sequence", "sequence", "journeys of the plan"))
+        _, labels, counts, sizes = _sequence_counts(data, n, chosen, min_journeys, *columns, function)
+        parts.append(rows("sequence", labels, counts, sizes, "sequence", "journeys of the plan", min_journeys))
     if "destination" in kinds:
         for page in destinations:
-            _, labels, counts, sizes = _destination_counts(data, page, chosen, target_column, plan_column, function)
-            tests = _feature_tests(counts, sizes, min_journeys=rare, **family)
-            contrasts = _pairwise("next_page", labels, counts, sizes, chosen, "journeys", family=tests, **pairwise)
-            parts.append(_share_rows(contrasts, "destination", "next_page", f"journeys that leave {page}",
-                                     feature=lambda next_page, page=page: page + " -> " + next_page))
-    if "position" in kinds:
-        contrasts = position_contrasts(data, position_pages, chosen, confidence=confidence, alpha=alpha,
-                                       min_n=min_n, n_resamples=n_resamples, seed=seed, target_column=target_column,
-                                       plan_column=plan_column, min_journeys=rare)
-        contrasts = contrasts[contrasts["p_value"].notna()]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "kind": "position",
-                    "feature": contrasts["page"],
-                    "plan_a": contrasts["plan_a"],
-                    "plan_b": contrasts["plan_b"],
-                    "unit": contrasts["unit"],
-                    "denominator": "journeys that reach the page",
-                    "value_measure": "median position (0 = first page, 1 = last)",
-                    "value_a": contrasts["median_a"],
-                    "value_b": contrasts["median_b"],
-                    "count_a": contrasts["count_a"],
-                    "n_a": contrasts["n_a"],
-                    "count_b": contrasts["count_b"],
-                    "n_b": contrasts["n_b"],
-                    "effect_measure": "P(a later) - P(a earlier)",
-                    "effect": contrasts["effect"],
-                    "effect_low": contrasts["effect_low"],
-                    "effect_high": contrasts["effect_high"],
-                    "test": contrasts["test"],
-                    "p_value": contrasts["p_value"],
-                    "p_adjusted": contrasts["p_adjusted"],
-                    "small_sample": contrasts["small_sample"],
-                }
-            )
-        )
-    parts = [p for p in parts if len(p)]
+            _, labels, counts, sizes = _destination_counts(data, page, chosen, *columns, function)
+            parts.append(rows("next_page", labels, counts, sizes, "destination", f"journeys that leave {page}", rare,
+                              feature=lambda next_page, page=page: page + " -> " + next_page))
+    return parts, position_pages
+
+
+def _significant(parts, alpha) -> tuple[pd.DataFrame, int]:
+    """The candidates that are significant, and how many were tested."""
     if not parts:
-        return _empty_top()
+        return pd.DataFrame(), 0
     table = pd.concat(parts, ignore_index=True)
     table = table[table["p_value"].notna()].reset_index(drop=True)
     tested = len(table)
     table["significant"] = (table["p_adjusted"] <= alpha).to_numpy()
-    table = table[table["significant"]].reset_index(drop=True)
-    if table.empty:
-        return _empty_top()
-    # Kept because they were significant: their intervals are widened for that selection.
+    return table[table["significant"]].reset_index(drop=True), tested
+
+
+def _selection_adjusted(table, tested, data, chosen, confidence, positions) -> pd.DataFrame:
+    """The kept findings with intervals widened for their selection, at level ``ci_level``.
+
+    With ``R`` kept of the ``m`` tested, each is a ``1 - R * (1 - confidence) / m``
+    interval (Benjamini and Yekutieli's false-coverage-rate intervals).
+    """
     level = 1 - len(table) * (1 - confidence) / tested
     table["ci_level"] = level
     shares = (table["kind"] != "position").to_numpy()
@@ -1076,13 +1097,17 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
         table.loc[shares, "effect_low"], table.loc[shares, "effect_high"] = low, high
     if not shares.all():
         rows = table[~shares]
-        again = position_contrasts(data, sorted(set(rows["feature"])), chosen, confidence=level, alpha=alpha,
-                                   min_n=min_n, n_resamples=n_resamples, seed=seed, target_column=target_column,
-                                   plan_column=plan_column, min_journeys=rare)
+        again = position_contrasts(data, sorted(set(rows["feature"])), chosen, **{**positions, "confidence": level})
         bounds = again.set_index(["page", "plan_a", "plan_b"])[["effect_low", "effect_high"]].reindex(
             pd.MultiIndex.from_arrays([rows["feature"], rows["plan_a"], rows["plan_b"]]))
         table.loc[~shares, "effect_low"] = bounds["effect_low"].to_numpy()
         table.loc[~shares, "effect_high"] = bounds["effect_high"].to_numpy()
+    return table
+
+
+def _ranked(table, top) -> pd.DataFrame:
+    """Findings ranked: small samples last; then by ``strength`` (the interval bound nearest zero), size of
+    the effect, adjusted p-value, kind and feature; the first ``top`` kept."""
     low, high = table["effect_low"].to_numpy(float), table["effect_high"].to_numpy(float)
     excludes_zero = (low > 0) | (high < 0)
     table["strength"] = np.where(excludes_zero, np.minimum(np.abs(low), np.abs(high)), 0.0)
