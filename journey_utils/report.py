@@ -388,20 +388,23 @@ def appendix(
 
 
 def _markdown_html(text: str, *, inline: bool = False) -> str:
-    """HTML of Markdown that is already safe (escaped values, the report's own words)."""
+    """HTML of a report's Markdown (its own words, values escaped by :func:`journey_utils.text.phrase`).
+
+    No tag of the text reaches the page: a ``<`` left unescaped prints as text, and a
+    link to a script is disarmed, so a name that skipped ``phrase`` shows as itself.
+    """
     import mistune
 
-    rendered = mistune.create_markdown(escape=False, plugins=["strikethrough", "table"])(str(text)).strip()
+    source = str(text).replace("<", "&lt;")
+    rendered = mistune.create_markdown(escape=False, plugins=["strikethrough", "table"])(source).strip()
     if inline and rendered.startswith("<p>") and rendered.endswith("</p>") and rendered.count("<p>") == 1:
         rendered = rendered[3:-4]
     return rendered
 
 
-def _safe(value) -> str:
-    """Markdown of a value: report text (:class:`journey_utils.text.Markup`) as it is, anything else escaped."""
-    if _missing(value):
-        return ""
-    return value if isinstance(value, Markup) else escape(value)
+def _markdown_text(value) -> str:
+    """A takeaway's text: Markdown made by :func:`journey_utils.text.phrase` (names already escaped)."""
+    return "" if _missing(value) else str(value)
 
 
 def _plain(fragment: str) -> str:
@@ -439,10 +442,11 @@ def summary(
     takeaways : DataFrame
         One row per takeaway, most important first, with columns ``headline`` and
         ``number``, and optionally ``detail`` (a short second line) and ``suggestion``.
-        Text made by :func:`journey_utils.text.phrase` (:class:`journey_utils.text.Markup`,
-        kept in an object column) is shown as the Markdown it is; other text is
-        escaped. Numbers given as numbers print as whole numbers or with one
-        decimal; give shares already formatted (``text.percent``).
+        Text is Markdown as :func:`journey_utils.text.phrase` writes it (names
+        escaped, numbers formatted), as :mod:`journey_utils.summary` returns it:
+        a name from the data must reach it through ``phrase`` or ``text.escape``.
+        Numbers given as numbers print as whole numbers or with one decimal; give
+        shares already formatted (``text.percent``).
     title : str, default 'At a glance'
         The box's title.
     limit : int, default 5
@@ -466,15 +470,15 @@ def summary(
     items, payload = [], []
     for row in frame.to_dict("records"):
         value = row.get("number")
-        number = (_markdown_html(_safe(value), inline=True) if isinstance(value, str)
+        number = (_markdown_html(_markdown_text(value), inline=True) if isinstance(value, str)
                   else html.escape(_number_text(value)))
-        headline = _markdown_html(_safe(row.get("headline")), inline=True)
+        headline = _markdown_html(_markdown_text(row.get("headline")), inline=True)
         parts = [f'<span class="takeaway-number">{number}</span>' if number else "",
                  f'<span class="takeaway-text">{headline}']
-        detail = _markdown_html(_safe(row.get("detail")), inline=True) if "detail" in row else ""
+        detail = _markdown_html(_markdown_text(row.get("detail")), inline=True) if "detail" in row else ""
         if detail:
             parts.append(f'<span class="takeaway-detail">{detail}</span>')
-        suggestion = _markdown_html(_safe(row.get("suggestion")), inline=True) if "suggestion" in row else ""
+        suggestion = _markdown_html(_markdown_text(row.get("suggestion")), inline=True) if "suggestion" in row else ""
         if suggestion:
             parts.append(f'<span class="takeaway-suggestion"><strong>What this suggests:</strong> {suggestion}</span>')
         parts.append("</span>")

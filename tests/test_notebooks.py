@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 import journey_utils as ju
-from journey_utils.report import KEY_FIGURES_MIME
+from journey_utils.report import KEY_FIGURES_MIME, REPORT_MIME, SUMMARY_MIME
 from tests.other_site import report_problems, write_other_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,22 +74,39 @@ def test_one_parameters_cell_and_one_header_cell(notebook):
     assert sum("injected-parameters" in t for t in tags) == 0, "a papermill output was committed"
 
 
-def test_the_first_visible_output_is_the_header(notebook):
-    """The HTML hides code, so the header (input, parameters, run date) must come first."""
+def visible(notebook):
+    """(cell, output) pairs a reader sees, in order (the HTML hides code and removed cells)."""
     for cell in notebook.cells:
         if REMOVED in cell.metadata.get("tags", []):
             continue
         if cell.cell_type == "markdown":
-            pytest.fail(f"markdown cell {cell.id!r} is shown before the header")
-        if cell.outputs:
-            assert "header" in cell.metadata.get("tags", []), f"cell {cell.id!r} shows output before the header"
-            text = output_text(cell.outputs[0])
-            assert text.startswith("# "), "the header starts with the report title"
-            html = output_text(cell.outputs[1])
-            for needed in ("Sessions", "checksum", "Run", "Parameters"):
-                assert needed in html
-            return
-    pytest.fail("no cell has output: run make notebooks")
+            yield cell, None
+        for output in cell.get("outputs", []):
+            if not (output.output_type == "stream" and output.name == "stderr"):
+                yield cell, output
+
+
+def test_the_report_opens_with_its_header_and_summary_and_ends_with_what_it_ran_on(notebook):
+    """Title first, then the executive summary before any section; inputs, run and parameters at the end."""
+    shown = list(visible(notebook))
+    if not any(output for _, output in shown):
+        pytest.fail("no cell has output: run make notebooks")
+    cell, first = shown[0]
+    assert first is not None, f"markdown cell {cell.id!r} is shown before the header"
+    assert "header" in cell.metadata.get("tags", []), f"cell {cell.id!r} shows output before the header"
+    data = first.get("data", {})
+    assert str(data.get("text/markdown", "")).startswith("# "), "the header starts with the report title"
+    assert REPORT_MIME in data, "the header tells the index which plans the report covers"
+    opening = []
+    for cell, output in shown:
+        if output is None and re.search(r"^## ", cell.source, re.MULTILINE):
+            break
+        opening.append(output)
+    assert any(o is not None and SUMMARY_MIME in o.get("data", {}) for o in opening), (
+        "the executive summary (report.summary) comes before the first section")
+    closing = "\n".join(output_text(o) for _, o in shown[-3:] if o is not None)
+    for needed in ("Sessions", "checksum", "Run", "Parameters"):
+        assert needed in closing, f"the appendix (report.appendix) at the end says {needed}"
 
 
 def test_stored_outputs_are_complete_and_clean(notebook):

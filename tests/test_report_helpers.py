@@ -275,19 +275,20 @@ def test_appendix_states_input_parameters_and_run_under_a_heading(shown, monkeyp
                                                  "1970-01-01 00:00 UTC"])
 
 
-def test_summary_numbers_takeaways_escapes_them_and_hands_the_headline_to_the_index(shown):
+def test_summary_numbers_takeaways_and_hands_the_headline_to_the_index(shown):
     takeaways = pd.DataFrame({
         "headline": [report.phrase("of {plan} buyers saw **{page}**", plan="Annual", page=SCRIPT),
-                     f"journeys end on {IMAGE}", "plain"],
+                     report.phrase("journeys end on {page}", page=IMAGE), "plain"],
         "number": ["6 in 10", 147, 0.5],
-        "suggestion": [f"Look at {LINK}", None, np.nan],
-    }, dtype=object)  # an object column keeps phrase's Markup
+        "suggestion": [report.phrase("Look at {page}", page=LINK), None, np.nan],
+    })  # a string column: phrase's text is Markdown all the same
     report.summary(takeaways)
     (output,) = shown
     page = assert_safe(output["text/html"], expect_text=[SCRIPT, IMAGE, LINK, "6 in 10", "147", "What this suggests"])
     assert SCRIPT not in output["text/html"] and IMAGE not in output["text/html"]
+    assert "&amp;lt;" not in output["text/html"], "escaped once, not twice"
     assert [tag for tag, _ in page.tags].count("li") == 3
-    assert "<strong>" in output["text/html"], "Markdown of a phrase is kept"
+    assert "<strong>" in output["text/html"], "the Markdown of a phrase is kept"
     assert output["text/html"].count("What this suggests") == 1, "only where there is a suggestion"
     first = output[report.SUMMARY_MIME]["takeaways"][0]
     assert first == {"number": "6 in 10", "headline": f"of Annual buyers saw {SCRIPT}", "detail": "",
@@ -295,6 +296,12 @@ def test_summary_numbers_takeaways_escapes_them_and_hands_the_headline_to_the_in
     assert output["text/plain"].splitlines()[1] == f"1. 6 in 10 of Annual buyers saw {SCRIPT} What this suggests: " \
                                                    f"Look at {LINK}"
     assert output[report.SUMMARY_MIME]["takeaways"][2]["number"] == "0.5"
+
+
+def test_a_name_that_skipped_phrase_cannot_inject_markup_into_the_summary(shown):
+    report.summary(pd.DataFrame({"headline": [f"saw {IMAGE} and {LINK} and {SCRIPT}"], "number": [1]}))
+    page = assert_safe(shown[0]["text/html"], expect_text=[IMAGE, SCRIPT])
+    assert not [a for tag, a in page.tags if tag in ("img", "script")]
 
 
 def test_summary_shows_at_most_the_limit_and_says_when_there_is_nothing(shown):
@@ -408,7 +415,7 @@ def test_the_frame_renders_back_link_summary_numbered_contents_and_chart_titles(
     links = [a.get("href") for tag, a in page.tags if tag == "a" and "anchor-link" not in (a.get("class") or "")]
     assert links[0] == "index.html" and links[-1] == "index.html", "a link back to the index, top and bottom"
     # Contents: numbered without gaps, after the title and the summary, before the first section.
-    numbers = re.findall(r'<span class="toc-number">([\d.]+)</span>', html)
+    numbers = re.findall(r'<span class="toc-number">([\d.]+) </span>', html)
     assert numbers == ["1", "1.1", "1.2", "2", "3"]
     order = [html.index(marker) for marker in ('class="back-link"', "<h1", 'class="summary"', 'class="caution"',
                                                'class="toc"', 'id="Pages"', 'id="About-this-report"')]
