@@ -280,6 +280,7 @@ def flow_differences(journeys, plans=None, *, steps=4, max_pages=6, direction="f
     table = _sort(table, [], "difference", ["step", "source", "target", "_pair"], absolute=True)
     table = table.drop(columns="_pair")
     table.attrs["direction"] = direction
+    table.attrs["plans"] = list(chosen)
     return table
 
 

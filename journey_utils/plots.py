@@ -647,6 +647,12 @@ def _pairs(table: pd.DataFrame, plan_a: str, plan_b: str) -> list[tuple[str, str
     return None
 
 
+def _pair_footer(ax, pair) -> None:
+    """Name the two plans once, under the column of '48% vs 89%' values right of the chart."""
+    ax.annotate(_name(f"{pair[0]} vs {pair[1]}", 18), xy=(1, 0), xycoords="axes fraction", xytext=(8, -6),
+                textcoords="offset points", ha="left", va="top", fontsize=9, fontweight="bold", color="0.15")
+
+
 def effect_forest(table: pd.DataFrame, *, title: str, xlabel: str, ylabel: str = "", label: str = "label",
                   effect: str = "effect", low: str = "effect_low", high: str = "effect_high",
                   small: str | None = "small_sample", hue: str | None = None, legend: str = "",
@@ -659,7 +665,7 @@ def effect_forest(table: pd.DataFrame, *, title: str, xlabel: str, ylabel: str =
     table names the two plans (``plan_a``, ``plan_b``), each dot takes the
     colour of the plan that has more (:func:`plan_colors`); when it holds their
     values (``value_a``, ``value_b``), each row is written as ``'48% vs 89%'``
-    on the right. A pair shared by every row is named once, above those
+    on the right. A pair shared by every row is named once, under those
     numbers, and a trailing ``' (A vs B)'`` is dropped from the row labels.
     Kinds of difference (``hue``) are marker shapes, never colours. Rows whose
     ``small`` column is true get a hollow marker.
@@ -747,9 +753,7 @@ def effect_forest(table: pd.DataFrame, *, title: str, xlabel: str, ylabel: str =
             ax.annotate(text, xy=(1, row), xycoords=("axes fraction", "data"), xytext=(8, 0),
                         textcoords="offset points", ha="left", va="center", fontsize=9, color="0.15")
         if one_pair is not None:
-            ax.annotate(_text(f"{one_pair[0]} vs {one_pair[1]}"), xy=(1, 1), xycoords="axes fraction",
-                        xytext=(8, 4), textcoords="offset points", ha="left", va="bottom", fontsize=9,
-                        fontweight="bold", color="0.15")
+            _pair_footer(ax, one_pair)
     handles = []
     if pairs:
         shown = [p for p in dict.fromkeys(pl for pl in leader if pl is not None)]
@@ -1485,7 +1489,7 @@ def step_flow(flows: pd.DataFrame, *, title: str, color=None, direction: str | N
 
 def flow_difference(table: pd.DataFrame, *, title: str, colors=None, pair: tuple[str, str] | None = None,
                     top: int = 10, direction: str | None = None, xlabel: str = "Share of the plan's journeys",
-                    ylabel: str = "", named_only: bool = True, ax=None):
+                    ylabel: str = "", named_only: bool = True, min_n: int = 30, ax=None):
     """The step flows that differ most between two plans: both plans' shares on one line, '48% vs 89%'.
 
     Parameters
@@ -1499,7 +1503,10 @@ def flow_difference(table: pd.DataFrame, *, title: str, colors=None, pair: tuple
         Plan colours (:func:`plan_colors`); by default those of
         :func:`use_report_style`'s plans.
     pair : (str, str), optional
-        The two plans (``plan_a``, ``plan_b``) to draw; default the table's first pair.
+        The two plans (``plan_a``, ``plan_b``) to draw; default the first two plans
+        compared (those given to :func:`~journey_utils.flows.flow_differences`).
+    min_n : int, default 30
+        A plan with fewer journeys is drawn with hollow markers (a small sample).
     top : int, default 10
         Flows drawn, the largest differences.
     direction : {'forward', 'backward'}, optional
@@ -1519,14 +1526,15 @@ def flow_difference(table: pd.DataFrame, *, title: str, colors=None, pair: tuple
     ...                          "subscription_type": ["x", "x", "x", "y"]})
     >>> table = flows.flow_differences(journeys, ["x", "y"], steps=2)
     >>> ax = plots.flow_difference(table, title="Flows that differ")
-    >>> [t.get_text() for t in ax.texts]
-    ['x vs y', '33% vs 100%', '67% vs 0%']
+    >>> [t.get_text() for t in ax.texts][:3]
+    ['33% vs 100%', '67% vs 0%', 'x vs y']
     """
     ax_height = 1.8 + 0.5 * min(max(len(table), 1), top)
     if table.empty:
         return _empty(_axes(ax, 4.0), title, xlabel, ylabel)
     if pair is None:
-        pair = (str(table["plan_a"].iloc[0]), str(table["plan_b"].iloc[0]))
+        plans = table.attrs.get("plans")
+        pair = tuple(plans[:2]) if plans else (str(table["plan_a"].iloc[0]), str(table["plan_b"].iloc[0]))
     from journey_utils.flows import OTHER
 
     keep = (table["plan_a"] == pair[0]) & (table["plan_b"] == pair[1])
@@ -1543,18 +1551,21 @@ def flow_difference(table: pd.DataFrame, *, title: str, colors=None, pair: tuple
     b = rows["share_b"].to_numpy(dtype=float)
     ax.hlines(y, np.minimum(a, b), np.maximum(a, b), color="0.75", linewidth=3, zorder=1)
     na, nb = int(rows["n_a"].iloc[0]), int(rows["n_b"].iloc[0])
-    ax.scatter(a, y, s=60, color=palette[pair[0]], zorder=3, label=_text(f"{pair[0]} ({na:,} journeys)"))
-    ax.scatter(b, y, s=60, color=palette[pair[1]], zorder=3, marker="D", label=_text(f"{pair[1]} ({nb:,} journeys)"))
+    for values, plan, n, marker in ((a, pair[0], na, "o"), (b, pair[1], nb, "D")):
+        face = "white" if n < min_n else palette[plan]
+        ax.scatter(values, y, s=60, facecolors=face, edgecolors=palette[plan], linewidths=1.6, zorder=3,
+                   marker=marker, label=_text(f"{plan} ({n:,} journey{'' if n == 1 else 's'})"))
     labels = [f"{_name(s, 24)} → {_name(t, 24)}\n{_column_name(step, direction)} to {_column_name(step + 1, direction)}"
               for step, s, t in zip(rows["step"], rows["source"], rows["target"])]
     ax.set_yticks(y, labels=labels, fontsize=9)
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.annotate(_text(f"{pair[0]} vs {pair[1]}"), xy=(1, 1), xycoords="axes fraction", xytext=(8, 4),
-                textcoords="offset points", ha="left", va="bottom", fontsize=9, fontweight="bold", color="0.15")
     for row, (share_a, share_b) in enumerate(zip(a, b)):
         ax.annotate(_shares_pair(share_a, share_b), xy=(1, row), xycoords=("axes fraction", "data"),
                     xytext=(8, 0), textcoords="offset points", ha="left", va="center", fontsize=9, color="0.15")
-    ax.set_xlim(0, min(1.0, max(float(np.nanmax(np.r_[a, b])) * 1.1, 0.05)))
+    _pair_footer(ax, pair)
+    _hollow_note(ax, min(na, nb) < min_n, f"hollow marker: fewer than {min_n:,} journeys")
+    right = min(1.0, max(float(np.nanmax(np.r_[a, b])) * 1.1, 0.05))
+    ax.set_xlim(-0.02 * right, right)
     _value_axis(ax.xaxis, True)
     ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
     return _finish(ax, title, xlabel, ylabel)

@@ -337,7 +337,7 @@ def test_forest_writes_both_shares_and_names_the_pair_once():
                              colors={"Annual": "#0072B2", "Monthly": "#E69F00"})
     assert tick_texts(ax) == [f"1. {MATH}", f"2. {SCRIPT}", "3. Pricing"]
     texts = [t.get_text() for t in ax.texts]
-    assert texts.count("Annual vs Monthly") == 1
+    assert texts.count("Annual vs Monthly") == 1 and texts.index("Annual vs Monthly") > 2
     assert ["60% vs 11%", "48% vs 89%", "30% vs 20%"] == [t for t in texts if "%" in t]
     # Each dot is in the colour of the plan with more.
     by_row = {float(line.get_ydata()[0]): colour(line.get_color()) for line in ax.lines
@@ -441,12 +441,20 @@ def test_flow_difference_writes_both_shares_in_plan_colours():
     ax = labelled(plots.flow_difference(table, title="Differ", colors=colors, top=3), "Differ",
                   "Share of the plan's journeys")
     texts = [t.get_text() for t in ax.texts]
-    assert texts[0] == "Annual vs Monthly"
     expected = [f"{a:.0%} vs {b:.0%}" for a, b in zip(table["share_a"].head(3), table["share_b"].head(3))]
-    assert texts[1:] == expected
+    assert texts[:4] == expected + ["Annual vs Monthly"], "the pair named once"
     dots = [c for c in ax.collections if len(c.get_offsets()) == 3]
-    assert [colour(c.get_facecolor()[0]) for c in dots] == ["#0072b2", "#e69f00"]
+    assert [colour(c.get_edgecolor()[0]) for c in dots] == ["#0072b2", "#e69f00"]
     assert np.allclose(dots[0].get_offsets()[:, 0], table["share_a"].head(3))
+    assert all(colour(c.get_facecolor()[0]) == "#ffffff" for c in dots), "6 and 5 journeys: small samples"
+    assert any("fewer than 30 journeys" in t for t in texts)
+    big = plots.flow_difference(table, title="t", colors=colors, min_n=5, top=3)
+    assert [colour(c.get_facecolor()[0]) for c in big.collections if len(c.get_offsets()) == 3] == \
+        ["#0072b2", "#e69f00"]
+    # The first two plans given are drawn by default, whatever pair differs most.
+    three = flows.flow_differences(journeys.assign(subscription_type=["Annual"] * 4 + ["Quarterly"] * 4
+                                                   + ["Monthly"] * 3), ["Monthly", "Annual", "Quarterly"], steps=3)
+    assert plots.flow_difference(three, title="t").texts[-2].get_text() == "Monthly vs Annual"
 
 
 @pytest.mark.parametrize("draw", [
