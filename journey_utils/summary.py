@@ -152,7 +152,7 @@ def _selected(journeys, plan, function):
 def _last_pages(journeys: pd.Series) -> pd.Series:
     """The last page of each non-empty journey (vectorised), index kept."""
     nonempty = journeys[journeys.str.len() > 0]
-    return nonempty.str.rpartition(SEPARATOR)[2]
+    return nonempty if nonempty.empty else nonempty.str.rpartition(SEPARATOR)[2]
 
 
 def _row(kind, subject, count, total, share, headline, number, detail) -> dict:
@@ -338,6 +338,8 @@ def _length_row(chosen, sessions, total, who) -> dict:
 
 def _pairs(table: pd.DataFrame, kind: str, sizes: pd.Series, small: int) -> pd.DataFrame:
     """Every (subject, plan_a, plan_b) with plan_a's share above plan_b's, from counts per (subject, plan)."""
+    if table.empty:
+        return pd.DataFrame()
     wide = table.pivot_table(index="subject", columns="plan", values="count", fill_value=0, aggfunc="sum")
     wide = wide.reindex(columns=sizes.index, fill_value=0).rename_axis(index="subject", columns="plan")
     long = wide.stack().rename("count").reset_index()
@@ -365,7 +367,7 @@ def _candidates(chosen, plans, small) -> pd.DataFrame:
     whole = chosen.loc[chosen[TARGET].str.len() > 0].groupby([PLAN, TARGET]).size()
     whole = whole.rename("count").rename_axis(["plan", "subject"]).reset_index()
     whole = whole[whole["count"] >= 2]
-    whole = whole[whole["count"] >= NOTABLE_JOURNEY * whole["plan"].map(sizes)]
+    whole = whole[whole["count"] >= NOTABLE_JOURNEY * whole["plan"].map(sizes).astype("float64")]
     if len(whole):
         # Every plan's count of the notable journeys (zero where a plan never had it).
         counts = chosen.loc[chosen[TARGET].isin(whole["subject"])].groupby([PLAN, TARGET]).size()
@@ -556,8 +558,7 @@ def plan_takeaways(journeys, plans=None, *, tests=None, n=5, small=SMALL_PLAN, a
     if chosen[PLAN].nunique() < 2:
         return pd.DataFrame(columns=PLAN_COLUMNS)
     frame = _candidates(chosen, chosen_plans, small)
-    frame = frame[frame["difference"] >= min_difference]
-    if frame.empty:
+    if frame.empty or (frame := frame[frame["difference"] >= min_difference]).empty:
         return pd.DataFrame(columns=PLAN_COLUMNS)
     frame = _with_tests(frame, tests, alpha)
     frame = frame[frame["significant"]]

@@ -284,6 +284,38 @@ def test_plan_takeaways_with_fewer_than_two_plans_is_empty():
     assert summary.plan_takeaways(designed(), plans=["X"]).empty
 
 
+def test_plan_takeaways_when_no_journey_repeats_or_every_journey_is_empty():
+    distinct = frame([("A", f"P{i}-Pay") for i in range(40)] + [("B", f"Q{i}") for i in range(40)])
+    table = summary.plan_takeaways(distinct)
+    assert "journey" not in set(table["kind"]) and {"page", "end_page"} & set(table["kind"])
+    empty = frame([("A", "")] * 5 + [("B", "")] * 5)
+    assert summary.plan_takeaways(empty).empty
+    assert summary.journey_takeaways(empty)["kind"].tolist() == ["length", "small_sample"]
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_takeaways_of_any_small_export_are_consistent(seed):
+    """Random small exports (empty journeys, one-buyer plans, repeated pages): counts agree with plain Python."""
+    rng = np.random.default_rng(seed)
+    pages = ["A", "B", "C", "Pay"]
+    rows = [(str(rng.choice(["p", "q", "r"], p=[0.6, 0.35, 0.05])),
+             "-".join(rng.choice(pages, size=rng.integers(0, 4)))) for _ in range(rng.integers(1, 120))]
+    data = frame(rows)
+    table = summary.plan_takeaways(data, min_difference=0)
+    by_key = {(k, s, a, b): row for k, s, a, b, *row in ref_candidates(lists(data))}
+    for row in table.itertuples(index=False):
+        assert (row.count_a, row.total_a, row.count_b, row.total_b) == by_key[row.kind, row.subject, row.plan_a,
+                                                                                row.plan_b][:4]
+    assert table["p_adjusted"].le(summary.ALPHA).all()
+    for plan in sorted(data[PLAN].unique()):
+        facts = summary.journey_takeaways(data, plan=plan).set_index("kind")
+        journeys = [j for j in lists(data) if j[0] == plan]
+        assert facts.loc["length", "share"] == statistics.median(len(p) for _, p in journeys)
+        if any(pages for _, pages in journeys):
+            assert (facts.loc["top_page", "subject"], facts.loc["top_page", "count"]) == \
+                ref_journey_facts(journeys)["top_page"]
+
+
 def test_plan_takeaways_escape_names():
     data = designed().replace({PLAN: {"X": "<i>X</i>"}})
     data[TARGET] = data[TARGET].str.replace("Deal", "[Deal](javascript:x)")
