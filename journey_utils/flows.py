@@ -20,8 +20,9 @@ Examples
 >>> from journey_utils import flows
 >>> journeys = pd.DataFrame({"user_journey": ["Home-Pricing-Checkout", "Home-Checkout", "Pricing"],
 ...                          "subscription_type": ["Annual", "Monthly", "Annual"]})
->>> flows.step_flows(journeys, steps=3)[["step", "source", "target", "journeys"]].values.tolist()
-[[1, 'Home', 'Checkout', 1], [1, 'Home', 'Pricing', 1], [1, 'Pricing', '(end)', 1], [2, 'Checkout', '(end)', 1], [2, 'Pricing', 'Checkout', 1]]
+>>> table = flows.step_flows(journeys, steps=3)
+>>> table[table["step"] == 1][["source", "target", "journeys"]].values.tolist()
+[['Home', 'Checkout', 1], ['Home', 'Pricing', 1], ['Pricing', '(end)', 1]]
 """
 
 from __future__ import annotations
