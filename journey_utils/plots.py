@@ -407,9 +407,10 @@ def grouped_bars(table: pd.DataFrame, *, title: str, xlabel: str, ylabel: str | 
     percent : bool, default False
         Values are shares between 0 and 1.
     colors : dict or list, optional
-        Colour of each column. Default: the plan colours (:func:`plan_colors`),
-        right when the columns are plans; pass :func:`neutral_colors` when they
-        are anything else (e.g. first and last sessions).
+        Colour of each column. Default: the plan colours (:func:`plan_colors`)
+        when the columns are plans; greys (:func:`neutral_colors`) when
+        :func:`use_report_style` was given the plans and the columns are none of
+        them (e.g. first and last sessions).
 
     Returns
     -------
@@ -434,6 +435,9 @@ def grouped_bars(table: pd.DataFrame, *, title: str, xlabel: str, ylabel: str | 
         "group": [_text(c) for c in table.columns] * rows,
         "value": table.to_numpy(dtype=float).ravel(),
     })
+    if colors is None and _REPORT_COLORS and not any(_lookup(c, _REPORT_COLORS) for c in table.columns):
+        # The report's plans are known and these columns are none of them (e.g. first and last sessions).
+        colors = neutral_colors(table.columns)
     palette = _palette(table.columns, colors)
     sns.barplot(data=long, x="value", y="category", hue="group", orient="h", ax=ax, errorbar=None, saturation=1,
                 hue_order=[_text(c) for c in table.columns],

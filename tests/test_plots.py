@@ -308,6 +308,11 @@ def test_a_plan_keeps_its_colour_in_every_chart_even_when_others_are_absent():
         ax = plots.length_by_group(pd.Series([1, 2, 3, 4]), pd.Series(["Quarterly", "Monthly"] * 2), title="t")
         faces = {colour(p.get_facecolor()) for p in ax.patches}
         assert {expected["Monthly"].lower(), expected["Quarterly"].lower()} <= faces
+        # Columns that are not plans (session windows) are grey, with the plans known.
+        windows = pd.DataFrame({"First 3 sessions": [0.2], "Last 3 sessions": [0.5]}, index=["Checkout"])
+        ax = plots.grouped_bars(windows, title="t", xlabel="x", percent=True)
+        bars = {colour(p.get_facecolor()) for p in ax.patches if p.get_width() > 0}
+        assert bars and bars <= {colour(c) for c in plots.NEUTRAL_PALETTE}
     finally:
         plots._REPORT_COLORS.clear()
 
