@@ -111,8 +111,9 @@ IMAGES = """() => [...document.images].map(img => {
 })"""
 
 CONTENTS = """() => [...document.querySelectorAll('nav.toc a')].map(a => {
-    const id = decodeURIComponent(a.getAttribute('href').slice(1));
-    const target = document.getElementById(id);
+    // As the browser finds a fragment's target: the id as written, then percent-decoded.
+    const raw = a.getAttribute('href').slice(1);
+    const target = document.getElementById(raw) || document.getElementById(decodeURIComponent(raw));
     const number = a.querySelector('.toc-number');
     return {href: a.getAttribute('href'), number: number ? number.textContent.trim() : '', found: !!target,
             visible: !!target && target.getClientRects().length > 0};

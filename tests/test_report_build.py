@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from journey_utils import build
 from journey_utils.build import params
-from journey_utils.report import KEY_FIGURES_MIME
+from journey_utils.report import KEY_FIGURES_MIME, SUMMARY_MIME
 from tests import reference as ref
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,6 +190,47 @@ def test_index_is_escaped_and_links_every_report(injected_build):
     page = assert_safe(html, expect_text=[EVIL_PLAN, "sessions.csv"])
     links = [a["href"] for tag, a in page.tags if tag == "a"]
     assert links == ["01_preprocessing.html", "02_journey_analysis.html", "03_plan_comparison.html"]
+
+
+def _index_row(html: str, href: str) -> str:
+    """The text a reader sees in the index row of one report."""
+    row = next(r for r in html.split("<tr>") if f'href="{href}"' in r)
+    return Page(row).all_text
+
+
+def test_index_gives_each_reports_headline_and_the_plans_it_covers(injected_build):
+    html = (injected_build / "index.html").read_text(encoding="utf-8")
+    for name in ("01_preprocessing", "02_journey_analysis", "03_plan_comparison"):
+        nb = nbformat.read(injected_build / f"{name}.ipynb", as_version=4)
+        summary = next(o["data"][SUMMARY_MIME] for c in nb.cells for o in c.get("outputs", [])
+                       if SUMMARY_MIME in o.get("data", {}))
+        row = _index_row(html, f"{name}.html")
+        assert summary["takeaways"] and summary["takeaways"][0]["headline"] in row, f"{name}: no headline"
+        assert "(none)" not in row.split("parameter")[0]
+    assert f"Plan: {EVIL_PLAN}" in _index_row(html, "02_journey_analysis.html")
+    compared = _index_row(html, "03_plan_comparison.html")
+    assert EVIL_PLAN in compared and "Annual" in compared and "every plan in the data" not in compared, (
+        "the comparison row names the plans compared")
+
+
+def test_the_frame_of_every_report_is_escaped_and_complete(injected_build):
+    """Back link, summary, cautions, methods blocks and chart descriptions: present, and names as text."""
+    for name in ("01_preprocessing", "02_journey_analysis", "03_plan_comparison"):
+        html = (injected_build / f"{name}.html").read_text(encoding="utf-8")
+        page = assert_safe(html)
+        classes = [a.get("class") or "" for _, a in page.tags]
+        assert "summary" in classes and "toc" in classes, f"{name}: executive summary and contents"
+        assert 'href="index.html"' in html, f"{name}: a link back to the index"
+        alts = [a.get("alt") for tag, a in page.tags if tag == "img"]
+        assert alts and all(alts) and "No description has been provided for this image" not in alts, name
+        # Every block of the frame shows the injected names as text, never as markup.
+        for block in ("summary", "caution", "methods"):
+            for fragment in re.findall(rf'<(?:section|div|details) class="{block}".*?</(?:section|div|details)>',
+                                       html, re.DOTALL):
+                assert SCRIPT not in fragment and IMAGE not in fragment and EVIL_PLAN not in fragment
+                assert_safe(fragment)
+    analysis = (injected_build / "02_journey_analysis.html").read_text(encoding="utf-8")
+    assert EVIL_PLAN in Page(analysis).all_text and 'class="caution"' in analysis, "a small plan is cautioned"
 
 
 def test_reports_are_self_contained(injected_build):
