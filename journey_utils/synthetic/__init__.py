@@ -513,70 +513,116 @@ def fit_profile(
     _check_frame(data, columns)
     smoothing = _check_smoothing(smoothing)
     user_classes = _check_classes(user_classes)
+    history = _History.of(data, **columns)
+    model = _fit_model(history, smoothing, user_classes)
+    return {
+        "format": PROFILE_FORMAT,
+        "version": PROFILE_VERSION,
+        "fitted_on": {"sessions": int(len(history.users)), "users": int(history.n_users)},
+        "smoothing": smoothing,
+        "pages": history.pages,
+        "plans": [str(p) for p in history.plans],
+        "position_buckets": list(POSITION_BUCKETS),
+        "plan_mix": _rounded(np.bincount(history.user_plan, minlength=history.n_plans) / history.n_users),
+        "class_mix": _rounded(model["class_mix"]),
+        "sessions_per_user": _rounded(model["sessions_per_user"]),
+        "first_page": _rounded(model["first_page"]),
+        "next_page": _rounded(model["next_page"]),
+        "run_length": model["run_length"],
+        "repeat_previous": _rounded(model["repeat_previous"]),
+        "max_runs": int(2 * np.bincount(history.runs["session"], minlength=len(history.users)).max()),
+        **_id_timelines(history),
+    }
 
-    users = _integer_column(data[user_column], user_column)
-    sessions = _integer_column(data[session_column], session_column)
-    order = np.lexsort((sessions, users))
-    users, sessions = users[order], sessions[order]
-    same_user = users[1:] == users[:-1]
-    if (same_user & (sessions[1:] == sessions[:-1])).any():
-        raise ValueError(f"fit_profile: ({user_column}, {session_column}) pairs must be unique")
 
-    # Users, their plans and histories.
-    plans, plan_codes = np.unique(data[plan_column].astype(str).to_numpy()[order], return_inverse=True)
-    user_start = np.flatnonzero(np.r_[True, ~same_user])
-    n_per_user = np.diff(np.r_[user_start, len(users)])
-    user_plan = plan_codes[user_start]
-    if (plan_codes != np.repeat(user_plan, n_per_user)).any():
-        raise ValueError(f"fit_profile: each user must have one {plan_column!r} on all their sessions")
-    n_plans, n_buckets, n_users = len(plans), len(POSITION_BUCKETS), len(user_start)
-    session_user = np.repeat(np.arange(n_users), n_per_user)
-    position = np.arange(len(users)) - np.repeat(user_start, n_per_user)
-    bucket = _position_buckets(position, np.repeat(n_per_user, n_per_user))
+class _History:
+    """The sessions of :func:`fit_profile` sorted by user then session, with what the fit needs of them.
 
-    journeys = data[target_column].astype(str).to_numpy(dtype=object)[order]
-    codes, pages, pages_per_session = _encode_pages(journeys, target_column)
-    n_pages = len(pages)
-    runs = _runs(codes, pages_per_session)
+    Per session (in that order): ``users``, ``sessions`` (ids), ``plan_codes``,
+    ``session_user`` (user number), ``position`` in the user's history and its
+    ``bucket``, ``journeys``, ``pages_per_session``, ``repeat`` (identical to the
+    user's previous session); per user: ``user_start``, ``n_per_user``,
+    ``user_plan``; ``plans`` and ``pages`` (names), ``codes`` and ``runs`` (the
+    pages as codes and as runs of one page).
+    """
 
-    # Sessions identical to the user's previous one.
-    repeat = np.r_[False, same_user & (journeys[1:] == journeys[:-1])]
+    @classmethod
+    def of(cls, data, *, user_column, session_column, plan_column, target_column) -> _History:
+        self = cls()
+        self._order(data, user_column, session_column)
+        self._users(data, plan_column)
+        self._journeys(data, target_column)
+        return self
 
+    def _order(self, data, user_column, session_column):
+        """Sessions sorted by user, then session id; a (user, session) pair must not repeat."""
+        users = _integer_column(data[user_column], user_column)
+        sessions = _integer_column(data[session_column], session_column)
+        self.order = np.lexsort((sessions, users))
+        self.users, self.sessions = users[self.order], sessions[self.order]
+        self.same_user = self.users[1:] == self.users[:-1]
+        if (self.same_user & (self.sessions[1:] == self.sessions[:-1])).any():
+            raise ValueError(f"fit_profile: ({user_column}, {session_column}) pairs must be unique")
+
+    def _users(self, data, plan_column):
+        """Users, their plans (one per user) and the position of each session in its user's history."""
+        self.plans, self.plan_codes = np.unique(data[plan_column].astype(str).to_numpy()[self.order],
+                                                return_inverse=True)
+        self.user_start = np.flatnonzero(np.r_[True, ~self.same_user])
+        self.n_per_user = np.diff(np.r_[self.user_start, len(self.users)])
+        self.user_plan = self.plan_codes[self.user_start]
+        if (self.plan_codes != np.repeat(self.user_plan, self.n_per_user)).any():
+            raise ValueError(f"fit_profile: each user must have one {plan_column!r} on all their sessions")
+        self.n_plans, self.n_users = len(self.plans), len(self.user_start)
+        self.session_user = np.repeat(np.arange(self.n_users), self.n_per_user)
+        self.position = np.arange(len(self.users)) - np.repeat(self.user_start, self.n_per_user)
+        self.bucket = _position_buckets(self.position, np.repeat(self.n_per_user, self.n_per_user))
+
+    def _journeys(self, data, target_column):
+        """The pages of every session as codes and runs, and which sessions repeat the previous one."""
+        self.journeys = data[target_column].astype(str).to_numpy(dtype=object)[self.order]
+        self.codes, self.pages, self.pages_per_session = _encode_pages(self.journeys, target_column)
+        self.n_pages = len(self.pages)
+        self.runs = _runs(self.codes, self.pages_per_session)
+        # Sessions identical to the user's previous one.
+        self.repeat = np.r_[False, self.same_user & (self.journeys[1:] == self.journeys[:-1])]
+
+
+def _fit_model(history, smoothing, user_classes) -> dict:
+    """The fitted chains, class mix, sessions per user, run lengths and repeats (:func:`fit_profile`).
+
+    A fresh draw can reproduce the previous session by chance, so an identical
+    session is a copy or a fresh session, in proportion to the chance of a copy
+    and that coincidence. The first round counts every session as fresh; the
+    second refits the fresh-session model with identical sessions discounted.
+    """
+    h, runs, n_pages = history, history.runs, history.n_pages
     # A session's first page depends on the first page of the user's previous session;
     # n_pages stands for "no previous session".
     first_of_session = runs["page"][runs["is_first"]]
-    previous_first = np.where(position == 0, n_pages, np.r_[n_pages, first_of_session[:-1]])
-    context = (plan_codes, bucket, previous_first, first_of_session)
-    runs_per_session = np.bincount(runs["session"], minlength=len(users))
-
+    previous_first = np.where(h.position == 0, n_pages, np.r_[n_pages, first_of_session[:-1]])
+    context = (h.plan_codes, h.bucket, previous_first, first_of_session)
     # Whether a later session repeats the previous one depends on (plan, bucket),
     # on whether the previous one was itself a repeat, and on its length.
-    later = np.flatnonzero(position > 0)
-    cell = (
-        plan_codes[later],
-        bucket[later],
-        repeat[later - 1].astype(np.int64),
-        _length_class(pages_per_session[later - 1]),
-    )
-    shape = (n_plans, n_buckets, 2, _REPEAT_CLASSES, 2)
+    later = np.flatnonzero(h.position > 0)
+    cell = (h.plan_codes[later], h.bucket[later], h.repeat[later - 1].astype(np.int64),
+            _length_class(h.pages_per_session[later - 1]))
+    shape = (h.n_plans, len(POSITION_BUCKETS), 2, _REPEAT_CLASSES, 2)
     cell_index = np.ravel_multi_index(cell, shape[:-1])
-    counts = _count(shape, *cell, repeat[later])
-    # A fresh draw can reproduce the previous session by chance, so an identical
-    # session is a copy or a fresh session, in proportion to the chance of a copy
-    # and that coincidence. The first round counts every session as fresh; the
-    # second refits the fresh-session model with identical sessions discounted.
-    weight = np.ones(len(users))
+    counts = _count(shape, *cell, h.repeat[later])
+    weight = np.ones(len(h.users))
     run_kind = np.where(runs["is_last"], 1 + runs["prefix_parity"], 0)
-    membership = _initial_classes(runs, session_user, n_users, n_pages, user_classes)
+    membership = _initial_classes(runs, h.session_user, h.n_users, n_pages, user_classes)
     for _ in range(_FIT_ROUNDS):
-        run_length = _run_length_tables(runs, run_kind, bucket[runs["session"]], weight[runs["session"]], n_pages,
+        run_length = _run_length_tables(runs, run_kind, h.bucket[runs["session"]], weight[runs["session"]], n_pages,
                                         smoothing)
         first_page, next_page, class_mix, sessions_per_user, membership = _fit_classes(
-            runs, context, weight, membership, user_plan, n_per_user, session_user, n_plans, n_pages, smoothing)
+            runs, context, weight, membership, h.user_plan, h.n_per_user, h.session_user, h.n_plans, n_pages,
+            smoothing)
         # The chance of a coincidence under each class, weighed by the user's membership.
         chance = sum(
-            membership[session_user[later], k]
-            * _coincidence(runs, later, plan_codes, bucket, first_page[k], next_page[k], run_length)
+            membership[h.session_user[later], k]
+            * _coincidence(runs, later, h.plan_codes, h.bucket, first_page[k], next_page[k], run_length)
             for k in range(user_classes)
         )
         expected = np.bincount(cell_index, weights=chance, minlength=math.prod(shape[:-1])).reshape(shape[:-1])
@@ -585,38 +631,28 @@ def fit_profile(
         repeat_previous = _hierarchy(repeat_counts, smoothing, _normalise(repeat_counts.sum(axis=(0, 1)), np.eye(2)[0]))
         copied = repeat_previous[..., 1].ravel()[cell_index]
         fresh_share = (1 - copied) * chance / np.maximum(copied + (1 - copied) * chance, 1e-300)
-        weight[later] = np.where(repeat[later], fresh_share, 1.0)
+        weight[later] = np.where(h.repeat[later], fresh_share, 1.0)
+    return {"run_length": run_length, "first_page": first_page, "next_page": next_page, "class_mix": class_mix,
+            "sessions_per_user": sessions_per_user, "repeat_previous": repeat_previous}
 
+
+def _id_timelines(history) -> dict:
+    """How session ids grow (first id, span, where users start, gaps) and how user ids are spaced."""
+    sessions, users = history.sessions, history.users
     first_session, last_session = int(sessions.min()), int(sessions.max())
     span = float(max(last_session - first_session, 1))
-    gaps = np.diff(sessions)[same_user]
+    gaps = np.diff(sessions)[history.same_user]
     first_user, last_user = int(users.min()), int(users.max())
-
     return {
-        "format": PROFILE_FORMAT,
-        "version": PROFILE_VERSION,
-        "fitted_on": {"sessions": int(len(users)), "users": int(n_users)},
-        "smoothing": smoothing,
-        "pages": pages,
-        "plans": [str(p) for p in plans],
-        "position_buckets": list(POSITION_BUCKETS),
-        "plan_mix": _rounded(np.bincount(user_plan, minlength=n_plans) / n_users),
-        "class_mix": _rounded(class_mix),
-        "sessions_per_user": _rounded(sessions_per_user),
-        "first_page": _rounded(first_page),
-        "next_page": _rounded(next_page),
-        "run_length": run_length,
-        "repeat_previous": _rounded(repeat_previous),
-        "max_runs": int(2 * runs_per_session.max()),
         "session_ids": {
             "first": max(first_session, 1),
             "span": span,
-            "start_quantiles": _rounded(_quantiles((sessions[user_start] - first_session) / span, 0.0)),
+            "start_quantiles": _rounded(_quantiles((sessions[history.user_start] - first_session) / span, 0.0)),
             "log_gap_quantiles": _rounded(_quantiles(np.log(gaps / span), math.log(1.0 / span))),
         },
         "user_ids": {
             "first": max(first_user, 1),
-            "mean_gap": float(max((last_user - first_user) / max(n_users - 1, 1), 1.0)),
+            "mean_gap": float(max((last_user - first_user) / max(history.n_users - 1, 1), 1.0)),
         },
     }
 
