@@ -299,8 +299,13 @@ def _axes(ax, height: float):
     return ax
 
 
+def _title(title) -> str:
+    """A title on lines of at most 70 characters, so that a long one never widens the figure."""
+    return "\n".join(textwrap.wrap(_text(title), 70, break_long_words=True)) or _text(title)
+
+
 def _finish(ax, title: str, xlabel: str, ylabel: str):
-    ax.set_title(_text(title))
+    ax.set_title(_title(title))
     ax.set_xlabel(_text(xlabel))
     ax.set_ylabel(_text(ylabel))
     if getattr(ax.figure, "_journey_chart", False):
@@ -653,7 +658,7 @@ def _pairs(table: pd.DataFrame, plan_a: str, plan_b: str) -> list[tuple[str, str
 
 def _pair_footer(ax, pair) -> None:
     """Name the two plans once, under the column of '48% vs 89%' values right of the chart."""
-    ax.annotate(_name(f"{pair[0]} vs {pair[1]}", 18), xy=(1, 0), xycoords="axes fraction", xytext=(8, -6),
+    ax.annotate(_name(f"{pair[0]} vs {pair[1]}", 18), xy=(1, 0), xycoords="axes fraction", xytext=(8, -22),
                 textcoords="offset points", ha="left", va="top", fontsize=9, fontweight="bold", color="0.15")
 
 
@@ -1117,7 +1122,7 @@ def share_heatmaps(table: pd.DataFrame, *, column: str, title: str, xlabel: str,
         ax.set_xlabel(_text(xlabel))
         ax.set_ylabel(_text(ylabel))
     _colorbar(axes[0].collections[0], list(axes), colorbar, _percent_formatter())
-    fig.suptitle(_text(title), fontsize=13, fontweight="bold")
+    fig.suptitle(_title(title), fontsize=13, fontweight="bold")
     fig.set_label(str(title))
     return axes
 

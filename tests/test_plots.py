@@ -512,3 +512,13 @@ def test_a_notebook_kernel_gets_sharp_images_with_their_title(tmp_path):
     metadata = image["metadata"]["image/png"]
     assert metadata["alt"] == SCRIPT
     assert metadata["width"] > 800 and metadata["height"] > 100
+
+
+def test_a_long_title_wraps_instead_of_widening_the_figure():
+    title = "Share of each plan's journeys that visit the page twice or more, counted before repeats (top 10)"
+    ax = plots.grouped_bars(pd.DataFrame({"Annual": [0.5]}, index=["Checkout"]), title=title, xlabel="x")
+    assert "\n" in ax.get_title() and ax.get_title().replace("\n", " ") == title
+    assert plots.alt_text(ax.figure) == title
+    ax.figure.canvas.draw()
+    box = ax.figure.get_tightbbox(ax.figure.canvas.get_renderer())
+    assert box.width <= ax.figure.get_figwidth() + 0.01
