@@ -446,9 +446,10 @@ def _end_words(row, ends) -> tuple:
                            b=row.plan_b, cb=row.count_b, tb=row.total_b)
     usual_b = ends.get(row.plan_b)
     if usual_b is not None and usual_b != row.subject:
-        suggestion = text.phrase("{a} buyers often finish on **{page}**, {b} buyers mostly on **{other}**: the two "
-                                 "plans are bought along different last steps; make sure both are easy to reach.",
-                                 a=row.plan_a, b=row.plan_b, page=row.subject, other=usual_b)
+        suggestion = text.phrase("{a} buyers {how} finish on **{page}**, {b} buyers most often on **{other}**: the "
+                                 "two plans are bought along different last steps; make sure both are easy to reach.",
+                                 a=row.plan_a, b=row.plan_b, page=row.subject, other=usual_b,
+                                 how="mostly" if row.share_a >= 0.5 else "often")
     else:
         suggestion = text.phrase("**{page}** is the last step for more {a} buyers than {b} buyers ({d:pp}): look at "
                                  "where the other {b} buyers finish instead.", a=row.plan_a, b=row.plan_b,
