@@ -211,6 +211,29 @@ def check_positive_int(value, name: str, function: str, *, alternative: str | No
     return int(value)
 
 
+def check_unit_interval(value, name: str, function: str, *, closed: bool = False) -> float:
+    """``value`` as a float when it is a number between 0 and 1 (a level, a share, a rate).
+
+    The library's one check of a probability-like argument: strictly between 0
+    and 1 (``alpha``, ``confidence``), or with ``closed`` from 0 to 1 inclusive.
+
+    Examples
+    --------
+    >>> from journey_utils._checks import check_unit_interval
+    >>> check_unit_interval(0.05, "alpha", "f")
+    0.05
+    >>> check_unit_interval(1, "alpha", "f")
+    Traceback (most recent call last):
+    ...
+    ValueError: f: alpha must be a number between 0 and 1; found 1
+    """
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    ok = ok and bool(0 <= value <= 1 if closed else 0 < value < 1)
+    if not ok:
+        raise ValueError(f"{function}: {name} must be a number between 0 and 1; found {value!r}")
+    return float(value)
+
+
 def ranked(values, labels, *, name: str, index_name: str) -> pd.Series:
     """A Series sorted by value descending, then label ascending (deterministic ranks)."""
     values = np.asarray(values)

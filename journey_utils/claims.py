@@ -42,7 +42,7 @@ import pandas as pd
 from scipy import stats
 
 from journey_utils import _codes, text
-from journey_utils._checks import check_frame, check_positive_int
+from journey_utils._checks import check_frame, check_positive_int, check_unit_interval
 from journey_utils.columns import PLAN, SESSION, TARGET, USER
 from journey_utils.compare import MIN_N, N_RESAMPLES, position_contrasts
 from journey_utils.inference import adjust_pvalues, defined_mean, independence_test, newcombe_interval
@@ -160,8 +160,7 @@ def evaluate_claim(effect, ci_low, ci_high, p_adjusted, *, direction="greater", 
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"evaluate_claim: direction must be 'greater' or 'less'; found {direction!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"evaluate_claim: alpha must be between 0 and 1; found {alpha!r}")
+    alpha = check_unit_interval(alpha, "alpha", "evaluate_claim")
     if margin < 0:
         raise ValueError(
             f"evaluate_claim: margin is measured in the claimed direction and must be >= 0; found {margin!r}"

@@ -52,6 +52,7 @@ from journey_utils import _codes, inference
 from journey_utils._checks import (
     check_frame,
     check_positive_int,
+    check_unit_interval,
     plans_present,
     selected_plans,
 )
@@ -140,14 +141,6 @@ def plans_in(data, plans=None, *, plan_column=PLAN, minimum=2, function="plans_i
 
 def _min_journeys(value, function) -> int:
     return MIN_JOURNEYS if value is None else check_positive_int(value, "min_journeys", function)
-
-
-def _check_unit_interval(value, name, function, *, closed=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    ok = ok and (0 <= value <= 1 if closed else 0 < value < 1)
-    if not ok:
-        raise ValueError(f"{function}: {name} must be a number between 0 and 1; found {value!r}")
-    return float(value)
 
 
 def _selected(data, plans, target_column, plan_column, function):
@@ -370,8 +363,8 @@ def compare_presence(data, plans=None, *, confidence=0.95, alpha=0.05, min_n=MIN
     'Fisher exact'
     """
     function = "compare_presence"
-    confidence = _check_unit_interval(confidence, "confidence", function)
-    alpha = _check_unit_interval(alpha, "alpha", function)
+    confidence = check_unit_interval(confidence, "confidence", function)
+    alpha = check_unit_interval(alpha, "alpha", function)
     min_journeys = _min_journeys(min_journeys, function)
     chosen, labels, counts, n = _presence_counts(data, plans, target_column, plan_column, function)
     table = _comparison("page", labels, counts, n, chosen, unit="journeys",
@@ -421,8 +414,8 @@ def compare_sequences(data, n=3, plans=None, *, min_journeys=10, confidence=0.95
     [['B-C', 'x', 1], ['B-C', 'y', 2], ['A-B', 'x', 2], ['A-B', 'y', 0]]
     """
     function = "compare_sequences"
-    confidence = _check_unit_interval(confidence, "confidence", function)
-    alpha = _check_unit_interval(alpha, "alpha", function)
+    confidence = check_unit_interval(confidence, "confidence", function)
+    alpha = check_unit_interval(alpha, "alpha", function)
     chosen, labels, counts, sizes = _sequence_counts(data, n, plans, min_journeys, target_column, plan_column,
                                                      function)
     table = _comparison("sequence", labels, counts, sizes, chosen, unit="journeys",
@@ -473,8 +466,8 @@ def compare_destinations(data, page, plans=None, *, confidence=0.95, alpha=0.05,
     [['A', 'x', 2, 2], ['A', 'y', 0, 1], ['B', 'x', 1, 2], ['B', 'y', 1, 1]]
     """
     function = "compare_destinations"
-    confidence = _check_unit_interval(confidence, "confidence", function)
-    alpha = _check_unit_interval(alpha, "alpha", function)
+    confidence = check_unit_interval(confidence, "confidence", function)
+    alpha = check_unit_interval(alpha, "alpha", function)
     min_journeys = _min_journeys(min_journeys, function)
     chosen, labels, counts, leaving = _destination_counts(data, page, plans, target_column, plan_column, function)
     table = _comparison("next_page", labels, counts, leaving, chosen,
@@ -689,7 +682,7 @@ def compare_positions(data, page, plans=None, *, confidence=0.95, min_n=MIN_N, t
     [['x', 2, 2, 1.5, 0.25], ['y', 1, 2, 3.0, 1.0]]
     """
     function = "compare_positions"
-    confidence = _check_unit_interval(confidence, "confidence", function)
+    confidence = check_unit_interval(confidence, "confidence", function)
     check_frame(data, function, [target_column, plan_column])
     chosen = plans_in(data, plans, plan_column=plan_column, minimum=1, function=function)
     positions = page_position(data, page, chosen, target_column=target_column, plan_column=plan_column)
@@ -773,8 +766,8 @@ def position_contrasts(data, pages=None, plans=None, *, measure="position", conf
     function = "position_contrasts"
     if measure not in MEASURES:
         raise ValueError(f"{function}: measure must be 'position' or 'step'; found {measure!r}")
-    confidence = _check_unit_interval(confidence, "confidence", function)
-    alpha = _check_unit_interval(alpha, "alpha", function)
+    confidence = check_unit_interval(confidence, "confidence", function)
+    alpha = check_unit_interval(alpha, "alpha", function)
     min_journeys = _min_journeys(min_journeys, function)
     chosen, selected, _ = _selected(data, plans, target_column, plan_column, function)
     sizes = selected[plan_column].value_counts()
@@ -1000,8 +993,8 @@ def top_differences(data, plans=None, *, kinds=("presence", "sequence", "positio
     [[1, 'A', 1.0]]
     """
     function = "top_differences"
-    confidence = _check_unit_interval(confidence, "confidence", function)
-    alpha = _check_unit_interval(alpha, "alpha", function)
+    confidence = check_unit_interval(confidence, "confidence", function)
+    alpha = check_unit_interval(alpha, "alpha", function)
     kinds, destinations = _top_kinds(kinds, destinations, function)
     if top is not None:
         top = check_positive_int(top, "top", function)
@@ -1220,7 +1213,7 @@ def session_windows(sessions_data, n=3, *, plans=None, pages_to_remove=(), alpha
     [['All', 'B', 0.0, 1.0], ['All', 'C', 0.5, 0.5], ['All', 'A', 1.0, 0.0]]
     """
     function = "session_windows"
-    alpha = _check_unit_interval(alpha, "alpha", function)
+    alpha = check_unit_interval(alpha, "alpha", function)
     windows = window_journeys(sessions_data, n, pages_to_remove=pages_to_remove, group_column=group_column,
                               target_column=target_column, order_column=order_column, plan_column=plan_column)
     chosen = plans_in(sessions_data, plans, plan_column=plan_column, minimum=1, function=function)

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from journey_utils._checks import check_unit_interval
+
 __all__ = [
     "TestResult",
     "wilson_interval",
@@ -38,8 +40,7 @@ N_RESAMPLES = 9999
 
 
 def _z(confidence: float) -> float:
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95); found {confidence!r}")
+    confidence = check_unit_interval(confidence, "confidence", "inference")
     return float(stats.norm.ppf(0.5 + confidence / 2))
 
 
