@@ -552,8 +552,8 @@ def next_page_heatmap(transitions: pd.DataFrame, *, title: str, max_pages: int =
 
     Each row is labelled with the number of steps from its page, the counting
     base of its shares; rows with fewer than ``min_steps`` are marked (``*``, in
-    grey, with a note under the chart), so that a row of a few visits is not
-    read like a strong pattern.
+    grey, faded, with a note under the chart), so that a row of a few visits is
+    not read like a strong pattern.
 
     Parameters
     ----------
@@ -600,16 +600,25 @@ def next_page_heatmap(transitions: pd.DataFrame, *, title: str, max_pages: int =
     ax = _axes(ax, min(size, 11.0))
     values = grid.to_numpy(dtype=float)
     annotations = np.where(values >= 0.005, np.vectorize(lambda v: f"{v:.0%}")(values), "")
-    _matrix(ax, grid, annotations=annotations, cmap=_SHARES_CMAP, vmin=0, vmax=max(float(values.max()), 0.01),
-            colorbar="Share of the steps from the page", formatter=_percent_formatter())
     base = out_steps.reindex(rows).to_numpy()
     few = base < min_steps
+    # The colour scale is set by the rows of enough steps (a page visited once would make it 0-100%).
+    scaled = values[~few] if (~few).any() else values
+    _matrix(ax, grid, annotations=annotations, cmap=_SHARES_CMAP, vmin=0, vmax=max(float(scaled.max()), 0.01),
+            colorbar="Share of the steps from the page", formatter=_percent_formatter())
     labels = [f"{_name(r)} ({int(n):,}){' *' if small else ''}" for r, n, small in zip(rows, base, few)]
     ax.set_yticks(np.arange(len(rows)) + 0.5, labels=labels, rotation=0)
     for label, small in zip(ax.get_yticklabels(), few):
         if small:
             label.set_color("0.45")
             label.set_fontstyle("italic")
+    # A row of few steps is faded, so that its shares never look as strong as the others'.
+    for row in np.flatnonzero(few):
+        ax.add_patch(Rectangle((0, row), len(columns), 1, facecolor="white", alpha=0.6, linewidth=0, zorder=2))
+    for text in ax.texts:
+        if few[int(text.get_position()[1])]:
+            text.set_color("0.3")
+            text.set_zorder(3)
     ax.set_xticks(np.arange(len(columns)) + 0.5, labels=[_name(c) for c in columns], rotation=45, ha="right")
     if few.any():
         xlabel = f"{xlabel}\n* fewer than {min_steps:,} steps from the page: its shares rest on few visits"
