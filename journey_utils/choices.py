@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from journey_utils import _codes
+from journey_utils import _codes, text
 from journey_utils._checks import check_frame, check_positive_int
 from journey_utils.columns import TARGET
 from journey_utils.metrics import page_presence
@@ -83,15 +83,9 @@ class Choice:
         return self.pages[0] if self.pages else None
 
 
-def _escape(name) -> str:
-    from journey_utils.report import escape
-
-    return escape(name)
-
-
 def _names(pages: Sequence[str]) -> str:
     """'**A**', '**A** and **B**', '**A**, **B** and **C**' (escaped)."""
-    bold = [f"**{_escape(p)}**" for p in pages]
+    bold = [f"**{text.escape(p)}**" for p in pages]
     return bold[0] if len(bold) == 1 else ", ".join(bold[:-1]) + " and " + bold[-1]
 
 
@@ -248,10 +242,10 @@ def key_pages(data: pd.DataFrame, wanted: Sequence[str] = (), n: int = KEY_PAGES
     if not pages:
         return Choice([], [], True, "These journeys have no page, so there are no key pages.")
     if len(pages) == 1:
-        text = f"The key page is the only page in these journeys: {_names(pages)}."
+        sentence = f"The key page is the only page in these journeys: {_names(pages)}."
     else:
-        text = f"The key pages are the {len(pages):,} pages in the most journeys: {_names(pages)}."
-    return Choice(pages, [], True, text)
+        sentence = f"The key pages are the {text.integer(len(pages))} pages in the most journeys: {_names(pages)}."
+    return Choice(pages, [], True, sentence)
 
 
 def anchor_page(data: pd.DataFrame, wanted: str = "", *, target_column: str = TARGET) -> Choice:
