@@ -218,6 +218,7 @@ def test_next_page_heatmap_of_many_pages_draws_the_busiest_with_shares_of_all_st
     assert "fewer than 30 steps" in ax.get_xlabel()
     faded = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_alpha()]
     assert [p.get_y() for p in faded] == [1], "only the row of few steps is faded"
+    assert ax.collections[0].norm.vmax == pytest.approx(0.75), "the scale is set by the rows of enough steps"
     values = ax.collections[0].get_array().reshape(-1, 3)
     assert values[0, 1] == pytest.approx(0.75) and values[0, 2] == pytest.approx(0.25)
     assert plots.next_page_heatmap(transitions, title="t", max_pages=3, min_steps=20).get_yticklabels()[1] \
