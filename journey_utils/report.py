@@ -597,6 +597,8 @@ def evidence(
 
 
 NA_TEXT = "–"
+#: Tables with this many columns or more are "wide": they print in a smaller font.
+WIDE_COLUMNS = 8
 
 
 def _missing(value) -> bool:
@@ -656,7 +658,10 @@ def _table_parts(
         text, shown = text.iloc[:, keep], shown.iloc[:, keep]
     styler = text.style.set_uuid(name).format(escape="html")
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
-    styler = styler.set_table_attributes('class="report-table"')
+    # A wide table prints smaller (see the report's print stylesheet).
+    kind = "report-table wide" if len(text.columns) + (text.index.nlevels if index else 0) >= WIDE_COLUMNS \
+        else "report-table"
+    styler = styler.set_table_attributes(f'class="{kind}"')
     if not index:
         styler = styler.hide(axis="index")
     if caption:

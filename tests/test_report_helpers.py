@@ -455,3 +455,10 @@ def test_index_page_shows_each_reports_headline_and_plans():
     page = assert_safe(html, expect_text=[f"Plans: Annual and {EVIL_PLAN}", "6 in 10", SCRIPT,
                                           "Plans: every plan in the data"])
     assert EVIL_PLAN not in html and SCRIPT not in html and "(none)" not in page.all_text
+
+
+def test_wide_tables_are_marked_to_print_smaller(shown):
+    report.table(pd.DataFrame({f"c{i}": [i] for i in range(report.WIDE_COLUMNS)}), name="wide")
+    report.table(pd.DataFrame({f"c{i}": [i] for i in range(report.WIDE_COLUMNS - 1)}), name="narrow")
+    assert 'class="report-table wide"' in shown[0]["text/html"]
+    assert 'class="report-table"' in shown[1]["text/html"]
