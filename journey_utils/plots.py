@@ -453,6 +453,16 @@ def grouped_bars(table: pd.DataFrame, *, title: str, xlabel: str, ylabel: str | 
     return _finish(ax, title, xlabel, ylabel)
 
 
+def _round_step(at_least: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50... that is at least ``at_least``."""
+    power = 1
+    while True:
+        for factor in (1, 2, 5):
+            if factor * power >= at_least:
+                return factor * power
+        power *= 10
+
+
 def length_distribution(lengths: pd.Series, *, title: str, xlabel: str = "Pages per journey",
                         ylabel: str = "Journeys", clip_quantile: float = 0.99, color=None, ax=None):
     """Histogram of journey lengths, one bar per length; the long tail is gathered in the last bar.
@@ -490,11 +500,14 @@ def length_distribution(lengths: pd.Series, *, title: str, xlabel: str = "Pages 
     labels = [str(v) for v in counts.index]
     if values.max() > top:
         labels[-1] = f"{top}+"
-    # At most about 15 tick labels, always including the last (the tail bar).
-    step = max(1, int(np.ceil(len(labels) / 15)))
-    ticks = sorted(set(range(0, len(labels), step)) | {len(labels) - 1})
-    if len(ticks) > 1 and ticks[-1] - ticks[-2] < step:
+    # At most about 15 tick labels at round lengths (1, 5, 10, 15...), always the first and the last (the tail).
+    step = _round_step(len(labels) / 15)
+    lengths = counts.index.to_numpy()
+    ticks = sorted({0, len(labels) - 1} | set(np.flatnonzero(lengths % step == 0).tolist()))
+    if len(ticks) > 1 and ticks[-1] - ticks[-2] < step / 2:
         ticks.pop(-2)
+    if len(ticks) > 1 and ticks[1] - ticks[0] < step / 2:
+        ticks.pop(1)
     ax.set_xticks(ticks, labels=[labels[i] for i in ticks])
     ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10], integer=True))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))

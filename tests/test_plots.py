@@ -525,3 +525,15 @@ def test_a_long_title_wraps_instead_of_widening_the_figure():
     ax.figure.canvas.draw()
     box = ax.figure.get_tightbbox(ax.figure.canvas.get_renderer())
     assert box.width <= ax.figure.get_figwidth() + 0.01
+
+
+@pytest.mark.parametrize("longest", [8, 41, 230])
+def test_length_ticks_are_round_lengths_with_the_first_and_the_tail(longest):
+    lengths = pd.Series(np.r_[np.arange(1, longest + 1), [longest + 50]])
+    ax = plots.length_distribution(lengths, title="t", clip_quantile=longest / (longest + 1))
+    labels = tick_texts(ax, "x")
+    assert labels[0] == "1" and labels[-1].endswith("+")
+    middle = [int(v) for v in labels[1:-1]]
+    steps = set(np.diff(middle).tolist())
+    assert len(steps) == 1 and steps.pop() in (1, 2, 5, 10, 20, 50), labels
+    assert len(labels) <= 17
