@@ -40,7 +40,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from journey_utils import inference, text
+from journey_utils import _codes, inference, text
 from journey_utils._checks import check_frame, check_positive_int, selected_plans
 from journey_utils.columns import PLAN, SEPARATOR, SESSION, TARGET, USER
 from journey_utils.metrics import journey_lengths, page_presence
@@ -150,9 +150,12 @@ def _selected(journeys, plan, function):
 
 
 def _last_pages(journeys: pd.Series) -> pd.Series:
-    """The last page of each non-empty journey (vectorised), index kept."""
-    nonempty = journeys[journeys.str.len() > 0]
-    return nonempty if nonempty.empty else nonempty.str.rpartition(SEPARATOR)[2]
+    """The last page of each non-empty journey, index kept (from the journeys' page codes, no string splitting)."""
+    coded = _codes.encode(journeys)
+    ends = coded.offsets[1:]
+    nonempty = ends > coded.offsets[:-1]
+    pages = coded.pages[coded.codes[ends[nonempty] - 1]]
+    return pd.Series(pages, index=journeys.index[nonempty], dtype="str", name=journeys.name)
 
 
 def _row(kind, subject, count, total, share, headline, number, detail) -> dict:
@@ -353,14 +356,13 @@ def _pairs(table: pd.DataFrame, kind: str, sizes: pd.Series, small: int) -> pd.D
     return pairs
 
 
-def _candidates(chosen, plans, small) -> pd.DataFrame:
+def _candidates(chosen, last, plans, small) -> pd.DataFrame:
     sizes = chosen[PLAN].value_counts().reindex(plans, fill_value=0).rename_axis("plan")
     sizes = sizes[sizes > 0]
     parts = []
     pages = pd.concat({plan: page_presence(chosen, plan=[plan], target_column=TARGET, plan_column=PLAN)
                        for plan in sizes.index}, names=["plan", "subject"]).rename("count").reset_index()
     parts.append(_pairs(pages, "page", sizes, small))
-    last = _last_pages(chosen[TARGET])
     ends = last.groupby(chosen.loc[last.index, PLAN]).value_counts()
     ends = ends.rename("count").rename_axis(["plan", "subject"]).reset_index()
     parts.append(_pairs(ends, "end_page", sizes, small))
@@ -558,7 +560,8 @@ def plan_takeaways(journeys, plans=None, *, tests=None, n=5, small=SMALL_PLAN, a
     chosen = journeys[journeys[PLAN].isin(chosen_plans)]
     if chosen[PLAN].nunique() < 2:
         return pd.DataFrame(columns=PLAN_COLUMNS)
-    frame = _candidates(chosen, chosen_plans, small)
+    last = _last_pages(chosen[TARGET])
+    frame = _candidates(chosen, last, chosen_plans, small)
     if frame.empty or (frame := frame[frame["difference"] >= min_difference]).empty:
         return pd.DataFrame(columns=PLAN_COLUMNS)
     frame = _with_tests(frame, tests, alpha)
@@ -572,7 +575,7 @@ def plan_takeaways(journeys, plans=None, *, tests=None, n=5, small=SMALL_PLAN, a
     frame = _ranked(pd.concat([pages_kept, journeys_kept]))
     if frame.empty:
         return pd.DataFrame(columns=PLAN_COLUMNS)
-    ends = _usual_ends(chosen)
+    ends = _usual_ends(chosen, last)
     words = [(_page_words(row) if row.kind == "page" else _end_words(row, ends) if row.kind == "end_page"
               else _journey_words(row)) for row in frame.itertuples(index=False)]
     frame = frame.reset_index(drop=True)
@@ -593,9 +596,8 @@ def _ranked(frame) -> pd.DataFrame:
     return order.drop(columns="_kind")
 
 
-def _usual_ends(chosen) -> dict:
+def _usual_ends(chosen, last) -> dict:
     """Each plan's most common last page (ties by name)."""
-    last = _last_pages(chosen[TARGET])
     counts = last.groupby(chosen.loc[last.index, PLAN]).value_counts().rename("count").reset_index()
     counts.columns = ["plan", "page", "count"]
     counts = counts.sort_values(["plan", "count", "page"], ascending=[True, False, True], kind="stable")
