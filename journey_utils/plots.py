@@ -182,10 +182,15 @@ def alt_text(fig) -> str:
     """
     if fig.get_label():
         return str(fig.get_label())
+
+    def plain(text: str) -> str:
+        # Drawn titles may be wrapped over lines, and escape '$' when mathtext is on.
+        return " ".join(text.replace("\\$", "$").split())
+
     suptitle = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
     if suptitle:
-        return suptitle
-    return "; ".join(a.get_title() for a in fig.axes if a.get_title())
+        return plain(suptitle)
+    return "; ".join(plain(a.get_title()) for a in fig.axes if a.get_title())
 
 
 def _compact_png(data: bytes) -> bytes:

@@ -537,3 +537,11 @@ def test_length_ticks_are_round_lengths_with_the_first_and_the_tail(longest):
     steps = set(np.diff(middle).tolist())
     assert len(steps) == 1 and steps.pop() in (1, 2, 5, 10, 20, 50), labels
     assert len(labels) <= 17
+
+
+def test_alt_text_of_a_figure_of_wrapped_panels_reads_as_one_line():
+    figure, axes = plt.subplots(1, 2)
+    long = "Share of each plan's journeys that visit the page twice or more, counted before repeats"
+    plots.ranked_bars(pd.Series({"A": 1}), title=long, xlabel="x", ax=axes[0])
+    plots.ranked_bars(pd.Series({"A": 1}), title="Deal $5", xlabel="x", ax=axes[1])
+    assert plots.alt_text(figure) == f"{long}; Deal $5"
