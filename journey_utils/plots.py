@@ -291,8 +291,13 @@ def _text(label) -> str:
     return text
 
 
-def _name(label, width: int = _LABEL_WIDTH) -> str:
-    return "\n".join(textwrap.wrap(_text(label), width, break_long_words=True)) or _text(label)
+def _name(label, width: int = _LABEL_WIDTH, lines: int | None = None) -> str:
+    """A label wrapped at ``width`` characters; with ``lines``, cut to that many lines, ending in '…'."""
+    wrapped = textwrap.wrap(_text(label), width, break_long_words=True)
+    if lines is not None and len(wrapped) > lines:
+        wrapped = wrapped[:lines]
+        wrapped[-1] = wrapped[-1][: max(width - 1, 1)] + "…"
+    return "\n".join(wrapped) or _text(label)
 
 
 def _axes(ax, height: float):
@@ -1503,7 +1508,7 @@ def step_flow(flows: pd.DataFrame, *, title: str, color=None, direction: str | N
         for name, place in zip(order, places):
             n = int(sizes[name])
             number = f"{n:,} ({n / total:.0%})" if shares and total else f"{n:,}"
-            ax.text(xs[c] + width + 0.015, place, f"{_name(name, 22)}\n{number}", ha="left", va="center",
+            ax.text(xs[c] + width + 0.015, place, f"{_name(name, 22, 2)}\n{number}", ha="left", va="center",
                     fontsize=8, color="0.1", linespacing=1.1,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
     ax.set_xlim(-0.05, steps - 1 + width + 0.6)
@@ -1591,7 +1596,8 @@ def flow_difference(table: pd.DataFrame, *, title: str, colors=None, pair: tuple
         face = "white" if n < min_n else palette[plan]
         ax.scatter(values, y, s=60, facecolors=face, edgecolors=palette[plan], linewidths=1.6, zorder=3,
                    marker=marker, label=_text(f"{plan} ({n:,} journey{'' if n == 1 else 's'})"))
-    labels = [f"{_name(s, 24)} → {_name(t, 24)}\n{_column_name(step, direction)} to {_column_name(step + 1, direction)}"
+    labels = [f"{_name(s, 24, 1)} → {_name(t, 24, 1)}\n{_column_name(step, direction)} to "
+              f"{_column_name(step + 1, direction)}"
               for step, s, t in zip(rows["step"], rows["source"], rows["target"])]
     ax.set_yticks(y, labels=labels, fontsize=9)
     ax.set_ylim(len(rows) - 0.5, -0.5)

@@ -545,3 +545,15 @@ def test_alt_text_of_a_figure_of_wrapped_panels_reads_as_one_line():
     plots.ranked_bars(pd.Series({"A": 1}), title=long, xlabel="x", ax=axes[0])
     plots.ranked_bars(pd.Series({"A": 1}), title="Deal $5", xlabel="x", ax=axes[1])
     assert plots.alt_text(figure) == f"{long}; Deal $5"
+
+
+def test_flow_labels_of_very_long_page_names_stay_short():
+    from journey_utils import flows
+
+    name = "Checkout " * 30
+    journeys = pd.DataFrame({"user_journey": [f"{name}-Home", "Home"], "subscription_type": ["x", "y"]})
+    ax = plots.step_flow(flows.step_flows(journeys, steps=2), title="t")
+    longest = max(len(t.get_text().split("\n")) for t in ax.texts)
+    assert longest <= 3 and any("…" in t.get_text() for t in ax.texts)
+    ax = plots.flow_difference(flows.flow_differences(journeys, steps=2), title="t")
+    assert all(len(t.get_text()) < 80 for t in ax.get_yticklabels())
