@@ -1492,10 +1492,13 @@ def step_flow(flows: pd.DataFrame, *, title: str, color=None, direction: str | N
         else:
             x0, x1 = xs[s - 1], xs[s] + width
         x = x0 + (x1 - x0) * curve
+        # Thin ribbons (under 2% of the journeys) are paler, so that the main flows stand out.
+        faint = 0.02 * total * scale
         for target, y0, y1, h in block[["target", "out", "in", "h"]].itertuples(index=False, name=None):
             top = y0 + (y1 - y0) * smooth
             ribbon = _LIGHT if target == end else color
-            ax.fill_between(x, top, top + h, color=ribbon, alpha=0.45 if target == end else 0.3, linewidth=0)
+            alpha = 0.45 if target == end else 0.32 if h >= faint else 0.16
+            ax.fill_between(x, top, top + h, color=ribbon, alpha=alpha, linewidth=0)
     # Boxes and their labels, kept apart when boxes are thin.
     axes_points = (height - 1.6) * 72
     label_gap = 24 / max(axes_points, 1) * 1.1
@@ -1523,7 +1526,8 @@ def step_flow(flows: pd.DataFrame, *, title: str, color=None, direction: str | N
         start = "from the first page on" if direction == "forward" else "back from the last page"
         xlabel = (f"Pages of each journey, {start}; box and ribbon heights are journeys. "
                   f"{end}: the journey {'ended' if direction == 'forward' else 'began'}; "
-                  f"{_flows.OTHER}: pages outside the most common of that step.")
+                  f"{_flows.OTHER}: pages outside the most common of that step; pale ribbons carry under 2% "
+                  "of the journeys.")
         xlabel = "\n".join(textwrap.wrap(xlabel, 110))
     return _finish(ax, title, xlabel, ylabel)
 
