@@ -46,7 +46,7 @@ from journey_utils._checks import check_frame, check_positive_int, check_unit_in
 from journey_utils.columns import PLAN, SESSION, TARGET, USER
 from journey_utils.compare import MIN_N, N_RESAMPLES, position_contrasts
 from journey_utils.inference import adjust_pvalues, defined_mean, independence_test, newcombe_interval
-from journey_utils.preprocess import preprocess, window_journeys
+from journey_utils.preprocess import min_window_sessions, preprocess, window_journeys
 
 __all__ = [
     "VERDICTS",
@@ -379,7 +379,7 @@ class SessionShiftClaim:
                     label_a=f"first {n} sessions", label_b=later_words,
                     value_a=defined_mean(early), value_b=defined_mean(late),
                     count_a=up, n_a=int(keep.sum()), count_b=down, n_b=int(keep.sum()), unit="users",
-                    denominator=f"users with at least {2 * n if later == 'last' else n + 1} sessions",
+                    denominator=f"users with at least {min_window_sessions(n, later)} sessions",
                     effect_measure="share of changed users whose share rose", test="sign test")
         if up + down == 0:
             return _unmeasured(self, "no user's share changed between the windows", **base)

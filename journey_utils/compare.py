@@ -1164,9 +1164,9 @@ def session_windows(sessions_data, n=3, *, plans=None, pages_to_remove=(), alpha
 
     The same users are measured in both windows
     (:func:`journey_utils.window_journeys`: only users with at least ``2 * n``
-    sessions, so the windows share no session), so every difference is tested as a paired one: exact McNemar for
-    page presence, sign test for visit shares, Wilcoxon signed-rank for pages
-    per journey. All p-values of the table are adjusted together
+    sessions, so the windows share no session), so every difference is tested
+    as a paired one: exact McNemar for page presence, sign test for visit
+    shares, Wilcoxon signed-rank for pages per journey. All p-values of the table are adjusted together
     (Benjamini–Hochberg).
 
     Parameters

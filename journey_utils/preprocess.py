@@ -365,7 +365,7 @@ def window_journeys(sessions, n=3, *, pages_to_remove=(), later="last", **column
     # Every user's windows are made, then the users with too few sessions dropped: a user's windows
     # depend on that user only, and the sessions are neither copied nor split again.
     total = _sessions_per_user(sessions, user, first[user])
-    kept = total >= (2 * n if later == "last" else n + 1)
+    kept = total >= min_window_sessions(n, later)
     first = first[kept].reset_index(drop=True)
     last = last.set_index(user).reindex(first[user].to_numpy())
     target = columns["target_column"]
@@ -380,6 +380,18 @@ def window_journeys(sessions, n=3, *, pages_to_remove=(), later="last", **column
             "last_sessions": last["n_sessions"].to_numpy(dtype=np.int64),
         }
     )
+
+
+def min_window_sessions(n: int, later: str = "last") -> int:
+    """The fewest sessions a user needs in :func:`window_journeys`: ``2 * n`` (``later='rest'``: ``n + 1``).
+
+    Examples
+    --------
+    >>> from journey_utils.preprocess import min_window_sessions
+    >>> min_window_sessions(3), min_window_sessions(3, "rest")
+    (6, 4)
+    """
+    return 2 * n if later == "last" else n + 1
 
 
 def _window(sessions, n, count_from, pages_to_remove, columns) -> pd.DataFrame:
