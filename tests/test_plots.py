@@ -557,3 +557,30 @@ def test_flow_labels_of_very_long_page_names_stay_short():
     assert longest <= 3 and any("…" in t.get_text() for t in ax.texts)
     ax = plots.flow_difference(flows.flow_differences(journeys, steps=2), title="t")
     assert all(len(t.get_text()) < 80 for t in ax.get_yticklabels())
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_ribbons_leave_and_reach_each_box_exactly_once(direction):
+    from journey_utils import flows
+
+    journeys = pd.DataFrame({"user_journey": ["A-B-C", "A-C", "B-A-C-D", "A", "C-B", "A-B-D", "D-A-B"],
+                             "subscription_type": ["x"] * 7})
+    table = flows.step_flows(journeys, steps=4, max_pages=2, direction=direction)
+    ax = plots.step_flow(table, title="t")
+    boxes = [(p.get_x(), p.get_x() + p.get_width(), p.get_y(), p.get_y() + p.get_height())
+             for p in ax.patches if isinstance(p, Rectangle) and not p.get_alpha()]
+    ends = []
+    for ribbon in (c for c in ax.collections if len(c.get_paths())):
+        points = ribbon.get_paths()[0].vertices
+        for x in (points[:, 0].min(), points[:, 0].max()):
+            ys = points[np.isclose(points[:, 0], x), 1]
+            ends.append((x, ys.min(), ys.max()))
+    for left, right, top, bottom in boxes:
+        for edge in (left, right):
+            touching = sorted((y0, y1) for x, y0, y1 in ends
+                              if np.isclose(x, edge) and y0 >= top - 1e-9 and y1 <= bottom + 1e-9)
+            if not touching:
+                continue
+            # The ribbons on one side of a box tile it: no gap, no overlap, its whole height.
+            assert np.isclose(touching[0][0], top) and np.isclose(touching[-1][1], bottom)
+            assert all(np.isclose(a[1], b[0]) for a, b in zip(touching, touching[1:]))
