@@ -462,3 +462,24 @@ def test_wide_tables_are_marked_to_print_smaller(shown):
     report.table(pd.DataFrame({f"c{i}": [i] for i in range(report.WIDE_COLUMNS - 1)}), name="narrow")
     assert 'class="report-table wide"' in shown[0]["text/html"]
     assert 'class="report-table"' in shown[1]["text/html"]
+
+
+def test_setup_makes_a_charts_plain_text_its_title(monkeypatch):
+    """What the rendered report uses as the chart image's description (its alt text)."""
+    import IPython
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    try:
+        with matplotlib.rc_context():
+            report.setup()
+            figure, (left, right) = plt.subplots(1, 2)
+            left.set_title(SCRIPT)
+            right.set_title("Monthly")
+            assert shell.display_formatter.format(figure)[0]["text/plain"] == f"{SCRIPT}; Monthly"
+            figure.suptitle("Pages by plan")
+            assert shell.display_formatter.format(figure)[0]["text/plain"] == "Pages by plan"
+            plt.close(figure)
+    finally:
+        InteractiveShell.clear_instance()

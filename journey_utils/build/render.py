@@ -3,8 +3,12 @@
 A report is one HTML file with its CSS and PNG charts inline, so it opens
 offline and can be emailed. The ``journey_report`` nbconvert template (in
 ``journey_utils/build/templates``) hides code, drops cells tagged ``remove-cell``,
-loads nothing from the network and puts a table of contents under the report
-header; :class:`TableOfContents` collects the headings for it.
+loads nothing from the network and carries only its own stylesheet
+(``report.css``: screen and print) instead of JupyterLab's. Two preprocessors
+prepare the page: :class:`TableOfContents` numbers the headings (1, 1.1, 2, ...)
+and puts the contents before the first section, under the title and the
+executive summary; :class:`ReportFrame` gives every chart's image its title as
+its text (alt) and decides the link back to ``index.html``.
 
 The same template works from the command line::
 
