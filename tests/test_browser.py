@@ -116,6 +116,7 @@ CONTENTS = """() => [...document.querySelectorAll('nav.toc a')].map(a => {
     const target = document.getElementById(raw) || document.getElementById(decodeURIComponent(raw));
     const number = a.querySelector('.toc-number');
     return {href: a.getAttribute('href'), number: number ? number.textContent.trim() : '', found: !!target,
+            shown: target ? getComputedStyle(target, '::before').content.replace(/"/g, '') : '',
             visible: !!target && target.getClientRects().length > 0};
 })"""
 
@@ -193,6 +194,8 @@ def test_contents_lead_to_their_sections_and_the_back_link_to_the_index(browser,
             assert not missing, f"{path.name}: contents entries without a visible section: {missing}"
             numbers = [e["number"] for e in entries]
             assert numbers == numbered(numbers), f"{path.name}: contents numbered {numbers}"
+            headings = [e["shown"] for e in entries]
+            assert headings == numbers, f"{path.name}: sections numbered {headings}, contents {numbers}"
             links = visit.page.eval_on_selector_all(".back-link a", "els => els.map(a => a.href)")
             assert links, f"{path.name} has no link back to the index"
             assert set(links) == {index.as_uri()}, links

@@ -417,13 +417,17 @@ def test_the_frame_renders_back_link_summary_numbered_contents_and_chart_titles(
     # Contents: numbered without gaps, after the title and the summary, before the first section.
     numbers = re.findall(r'<span class="toc-number">([\d.]+) </span>', html)
     assert numbers == ["1", "1.1", "1.2", "2", "3"]
-    order = [html.index(marker) for marker in ('class="back-link"', "<h1", 'class="summary"', 'class="caution"',
+    body = html[html.index("<body"):]
+    order = [body.index(marker) for marker in ('class="back-link"', "<h1", 'class="summary"', 'class="caution"',
                                                'class="toc"', 'id="Pages"', 'id="About-this-report"')]
     assert order == sorted(order)
     anchors = {a.get("id") for _, a in page.tags if a.get("id")}
     contents = [a["href"][1:] for tag, a in page.tags if tag == "a" and a.get("href", "").startswith("#")
                 and "anchor-link" not in (a.get("class") or "")]
     assert len(contents) == 5 and set(contents) <= anchors
+    # Each section shows its number before its heading (CSS made from the same numbers).
+    assert 'h2[id="Pages"]::before { content: "1"; }' in html and 'h3[id="Last\\20 pages"]' not in html
+    assert re.search(r'h3\[id="Last\\2d pages"\]::before \{ content: "1\.2"; \}', html)
     # Every chart's image is described by its title; an untitled chart is "Chart", never the default text.
     assert [a.get("alt") for tag, a in page.tags if tag == "img"] == [f"Pages of {SCRIPT}", "Chart"]
     assert "No description has been provided" not in html

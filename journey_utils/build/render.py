@@ -110,12 +110,37 @@ def number_headings(entries) -> list[dict]:
     tree: list[dict] = []
     for level, anchor, text in entries:
         if level == 2 or not tree:
-            tree.append({"number": str(len(tree) + 1), "anchor": anchor, "text": text, "children": []})
+            tree.append({"number": str(len(tree) + 1), "level": level, "anchor": anchor, "text": text,
+                         "children": []})
         else:
             parent = tree[-1]
             number = f"{parent['number']}.{len(parent['children']) + 1}"
-            parent["children"].append({"number": number, "anchor": anchor, "text": text, "children": []})
+            parent["children"].append({"number": number, "level": level, "anchor": anchor, "text": text,
+                                       "children": []})
     return tree
+
+
+def _css_string(text: str) -> str:
+    """``text`` as the inside of a double-quoted CSS string: every character but letters and digits escaped."""
+    return "".join(c if c.isascii() and c.isalnum() else f"\\{ord(c):x} " for c in text)
+
+
+def heading_numbers_css(tree) -> str:
+    """CSS that shows each section's number before its heading, as the contents number it.
+
+    Examples
+    --------
+    >>> from journey_utils.build import render
+    >>> print(render.heading_numbers_css(render.number_headings([(2, "Pages", "Pages"), (3, "a-b", "A b")])))
+    h2[id="Pages"]::before { content: "1"; }
+    h3[id="a\\2d b"]::before { content: "1.1"; }
+    """
+    rules = []
+    for section in tree:
+        for entry in [section, *section["children"]]:
+            rules.append(f'h{entry["level"]}[id="{_css_string(entry["anchor"])}"]::before '
+                         f'{{ content: "{entry["number"]}"; }}')
+    return "\n".join(rules)
 
 
 class TableOfContents(Preprocessor):
@@ -144,6 +169,7 @@ class TableOfContents(Preprocessor):
                             first_section = position
         resources["toc"] = entries
         resources["toc_tree"] = number_headings(entries)
+        resources["heading_numbers"] = heading_numbers_css(resources["toc_tree"])
         if first_section is not None and first_section != title_cell:
             nb.cells[first_section].metadata.setdefault(FRAME_KEY, {})["contents"] = "before"
         else:
