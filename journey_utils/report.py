@@ -52,7 +52,6 @@ __all__ = [
     "REPORT_MIME",
     "SUMMARY_MIME",
     "setup",
-    "figure_title",
     "resolve",
     "checksum",
     "source",
@@ -102,58 +101,6 @@ def setup() -> None:
     plots.use_report_style()
     warnings.simplefilter("ignore", JourneyDataWarning)
     pd.set_option("display.max_columns", 50)
-    _describe_figures_by_title()
-
-
-def figure_title(figure) -> str:
-    """What a chart is about, in words: its figure title, or the titles of its panels.
-
-    The report uses it as the text of a chart's image (its alt text), so a chart
-    needs no other description than the title it shows.
-
-    Examples
-    --------
-    >>> import matplotlib.pyplot as plt
-    >>> from journey_utils import report
-    >>> figure, (left, right) = plt.subplots(1, 2)
-    >>> _ = left.set_title("Annual"), right.set_title("Monthly")
-    >>> report.figure_title(figure)
-    'Annual; Monthly'
-    >>> _ = figure.suptitle("Pages by plan")
-    >>> report.figure_title(figure)
-    'Pages by plan'
-    >>> plt.close(figure)
-    """
-    def shown(artist) -> str:
-        return artist.get_text().replace("\\$", "$").strip() if artist is not None else ""
-
-    title = shown(getattr(figure, "_suptitle", None))
-    if title:
-        return title
-    titles = []
-    for ax in figure.get_axes():
-        for loc in ("center", "left", "right"):
-            text = ax.get_title(loc=loc).replace("\\$", "$").strip()
-            if text and text not in titles:
-                titles.append(text)
-    return "; ".join(titles)
-
-
-def _describe_figures_by_title() -> None:
-    """A chart's plain-text output is its title (the rendered report's alt text for the image)."""
-    try:
-        from IPython import get_ipython
-        from matplotlib.figure import Figure
-    except ImportError:  # pragma: no cover - the report environment has both
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-
-    def describe(figure, printer, cycle):
-        printer.text(figure_title(figure) or repr(figure))
-
-    shell.display_formatter.formatters["text/plain"].for_type(Figure, describe)
 
 
 def resolve(path) -> Path:

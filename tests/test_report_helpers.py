@@ -374,7 +374,7 @@ def _chart_output(title: str) -> dict:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     plt.close(figure)
-    return {"image/png": base64.b64encode(buffer.getvalue()).decode(), "text/plain": report.figure_title(figure)}
+    return {"image/png": base64.b64encode(buffer.getvalue()).decode(), "text/plain": plots.alt_text(figure)}
 
 
 def frame_notebook(shown, *, back_link=True):
@@ -468,8 +468,8 @@ def test_wide_tables_are_marked_to_print_smaller(shown):
     assert 'class="report-table"' in shown[1]["text/html"]
 
 
-def test_setup_makes_a_charts_plain_text_its_title(monkeypatch):
-    """What the rendered report uses as the chart image's description (its alt text)."""
+def test_setup_gives_each_charts_image_its_title_as_alt_text(monkeypatch):
+    """What the rendered report uses as the chart image's description (ReportFrame reads it)."""
     import IPython
     from IPython.core.interactiveshell import InteractiveShell
 
@@ -481,9 +481,12 @@ def test_setup_makes_a_charts_plain_text_its_title(monkeypatch):
             figure, (left, right) = plt.subplots(1, 2)
             left.set_title(SCRIPT)
             right.set_title("Monthly")
-            assert shell.display_formatter.format(figure)[0]["text/plain"] == f"{SCRIPT}; Monthly"
-            figure.suptitle("Pages by plan")
-            assert shell.display_formatter.format(figure)[0]["text/plain"] == "Pages by plan"
+            data, metadata = shell.display_formatter.format(figure)
             plt.close(figure)
     finally:
         InteractiveShell.clear_instance()
+    assert "image/png" in data and metadata["image/png"]["alt"] == f"{SCRIPT}; Monthly"
+    output = nbformat.v4.new_output("display_data", data=data, metadata=metadata)
+    html = render.notebook_to_html(new_notebook(cells=[new_code_cell("", outputs=[output])]))
+    assert [a.get("alt") for tag, a in Page(html).tags if tag == "img"] == [f"{SCRIPT}; Monthly"]
+    assert SCRIPT not in html

@@ -190,9 +190,9 @@ class ReportFrame(Preprocessor):
     """What the page around the cells needs: image descriptions and the link back to the index.
 
     Every PNG output gets ``alt`` text (``output.metadata['image/png']['alt']``): the
-    one a notebook set, else the output's plain text when it describes the chart
-    (:func:`journey_utils.report.setup` makes a figure's plain text its title), else
-    ``"Chart"``. ``resources['back_link']`` is False only when the report's header
+    one the notebook set (in a report kernel, :func:`journey_utils.report.setup` has
+    every chart's image carry its title: :func:`journey_utils.plots.alt_text`), else
+    the output's plain text when it describes the image, else ``"Chart"``. ``resources['back_link']`` is False only when the report's header
     asked for no link (``report.header(..., back_link=False)``).
     """
 
