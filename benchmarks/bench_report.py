@@ -45,6 +45,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 # The same copy of the project the end-to-end build tests use.
 from tests.test_report_build import project_copy  # noqa: E402
+
 SAMPLE = ROOT / "data" / "sample" / "user_journeys_sample.csv"
 TARGETS = {"sample": 40.0, "1m": 45.0, "10m": 150.0}
 RSS_LIMIT_GB = 4.0
@@ -57,7 +58,8 @@ def parse_size(text: str) -> tuple[str, int | None]:
         return label, None
     match = re.fullmatch(r"(\d+(?:\.\d+)?)([km]?)", label)
     if not match:
-        raise argparse.ArgumentTypeError(f"a size is 'sample' or a number of sessions like 100k, 1m, 10m; found {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"a size is 'sample' or a number of sessions like 100k, 1m, 10m; found {text!r}")
     number = float(match.group(1)) * {"": 1, "k": 1_000, "m": 1_000_000}[match.group(2)]
     return label, int(number)
 

@@ -35,7 +35,7 @@ __version__ = "0.1.0"
 
 # Heavier modules (scipy, plotting, the report builder) load on first use, so that
 # `import journey_utils` stays quick for scripts that only need the metrics.
-_SUBMODULES = ("claims", "compare", "inference", "paths", "plots", "report", "synthetic", "text")
+_SUBMODULES = ("claims", "compare", "flows", "inference", "paths", "plots", "report", "summary", "synthetic", "text")
 
 
 def __getattr__(name):

@@ -239,11 +239,7 @@ def flow_differences(journeys, plans=None, *, steps=4, max_pages=6, direction="f
     function = "flow_differences"
     steps, max_pages = _check(steps, max_pages, direction, function)
     check_frame(journeys, function, [target_column, plan_column])
-    if plans is not None and isinstance(plans, str):
-        raise ValueError(f"{function}: plans must be a list of at least two plan names; found {plans!r}")
-    chosen = selected_plans(journeys, plans, plan_column, function)
-    if len(chosen) < 2:
-        raise ValueError(f"{function}: at least two plans are needed to compare; found {chosen!r}")
+    chosen = selected_plans(journeys, plans, plan_column, function, minimum=2)
     plan_values = journeys[plan_column]
     rows = np.flatnonzero(plan_values.isin(chosen).to_numpy())
     coded = _codes.encode(journeys[target_column], rows=rows)

@@ -29,13 +29,12 @@ Examples
 ...                          "subscription_type": ["A", "A", "B"]})
 >>> print(summary.journey_takeaways(journeys)["headline"].iloc[0])
 7 in 10 buyers saw **Home**, more than any other page
->>> summary.in_words(0.598), summary.in_words(0.114)
+>>> from journey_utils import text
+>>> text.in_words(0.598), text.in_words(0.114)
 ('6 in 10', '1 in 9')
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
@@ -51,7 +50,6 @@ __all__ = [
     "ALPHA",
     "JOURNEY_COLUMNS",
     "PLAN_COLUMNS",
-    "in_words",
     "is_small",
     "journey_takeaways",
     "plan_takeaways",
@@ -80,48 +78,6 @@ PLAN_COLUMNS = ["kind", "subject", "plan_a", "plan_b", "count_a", "total_a", "sh
 # The order of the kinds in a report's summary.
 _JOURNEY_KINDS = ["top_page", "common_journey", "end_page", "length", "small_sample"]
 _PLAN_KINDS = {"page": 0, "end_page": 1, "journey": 2}
-
-
-def in_words(share) -> str:
-    """A share (0-1) in plain words: ``'6 in 10'``, or ``'1 in 9'`` for shares under 15%.
-
-    Shares from 15% up are rounded to the nearest tenth (``'6 in 10'``); smaller
-    ones are "one in N" with N the nearest whole number to ``1 / share``
-    (``'1 in 9'``, ``'1 in 250'``). 0 is ``'none'``, 1 ``'all'``, a share that
-    rounds to ten tenths without being 1 ``'nearly all'``, a share under one in
-    a thousand ``'fewer than 1 in 1,000'``. Undefined shares are ``'n/a'``.
-
-    Parameters
-    ----------
-    share : float
-        Between 0 and 1.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> from journey_utils.summary import in_words
-    >>> [in_words(s) for s in (0.598, 0.114, 0.886, 0.15, 0.004, 0.97, 1.0, 0.0)]
-    ['6 in 10', '1 in 9', '9 in 10', '2 in 10', '1 in 250', 'nearly all', 'all', 'none']
-    """
-    if share is None or not np.isfinite(share):
-        return text.NOT_AVAILABLE
-    if not 0 <= share <= 1:
-        raise ValueError(f"in_words: a share must be between 0 and 1; found {share!r}")
-    if share == 0:
-        return "none"
-    if share == 1:
-        return "all"
-    tenths = math.floor(share * 10 + 0.5)
-    if tenths >= 10:
-        return "nearly all"
-    if tenths >= 2:
-        return f"{tenths} in 10"
-    if share < 0.001:
-        return "fewer than 1 in 1,000"
-    return f"1 in {text.integer(math.floor(1 / share + 0.5))}"
 
 
 def is_small(buyers, threshold: int = SMALL_PLAN) -> bool:
@@ -269,7 +225,7 @@ def _top_page(chosen, total, who) -> list:
                          next=_next_one(ranked, total, "; next: **{page}** ({share:%})"))
     return [_row("top_page", page, count, total, count / total,
                  text.phrase("{words} {who} saw **{page}**, more than any other page",
-                             words=_capital(in_words(count / total)), who=who, page=page),
+                             words=_capital(text.in_words(count / total)), who=who, page=page),
                  text.percent(count / total), detail)]
 
 
@@ -282,7 +238,7 @@ def _end_page(chosen, total, who) -> list:
                          next=_next_one(ranked, total, "; next most often **{page}** ({share:%})"))
     return [_row("end_page", page, count, total, count / total,
                  text.phrase("{words} {who}' journeys end on **{page}**, the last page before buying",
-                             words=_capital(in_words(count / total)), who=who, page=page),
+                             words=_capital(text.in_words(count / total)), who=who, page=page),
                  text.percent(count / total), detail)]
 
 
@@ -421,7 +377,7 @@ def _tests_decide(frame, tests) -> pd.DataFrame:
 
 
 def _page_words(row) -> tuple:
-    words_a, words_b = _capital(in_words(row.share_a)), in_words(row.share_b)
+    words_a, words_b = _capital(text.in_words(row.share_a)), text.in_words(row.share_b)
     headline = text.phrase("{wa} {a} buyers ({ca:,} of {ta:,}) saw **{page}**, against {wb} {b} buyers "
                            "({cb:,} of {tb:,})", wa=words_a, a=row.plan_a, ca=row.count_a, ta=row.total_a,
                            page=row.subject, wb=words_b, b=row.plan_b, cb=row.count_b, tb=row.total_b)
@@ -443,8 +399,8 @@ def _page_words(row) -> tuple:
 
 def _end_words(row, ends) -> tuple:
     headline = text.phrase("{wa} {a} buyers' journeys ({ca:,} of {ta:,}) end on **{page}**, against {wb} "
-                           "{b} buyers' ({cb:,} of {tb:,})", wa=_capital(in_words(row.share_a)), a=row.plan_a,
-                           ca=row.count_a, ta=row.total_a, page=row.subject, wb=in_words(row.share_b),
+                           "{b} buyers' ({cb:,} of {tb:,})", wa=_capital(text.in_words(row.share_a)), a=row.plan_a,
+                           ca=row.count_a, ta=row.total_a, page=row.subject, wb=text.in_words(row.share_b),
                            b=row.plan_b, cb=row.count_b, tb=row.total_b)
     usual_b = ends.get(row.plan_b)
     if usual_b is not None and usual_b != row.subject:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from journey_utils._checks import check_unit_interval
 from journey_utils.columns import SEPARATOR
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "p_value",
     "listing",
     "steps",
+    "in_words",
     "phrase",
 ]
 
@@ -176,6 +178,47 @@ def steps(journey: str, *, separator: str = SEPARATOR) -> str:
     'Homepage → Pricing → Checkout'
     """
     return ARROW.join(str(journey).split(separator))
+
+
+def in_words(share) -> str:
+    """A share (0-1) in plain words: ``'6 in 10'``, or ``'1 in 9'`` for shares under 15%.
+
+    Shares from 15% up are rounded to the nearest tenth (``'6 in 10'``); smaller
+    ones are "one in N" with N the nearest whole number to ``1 / share``
+    (``'1 in 9'``, ``'1 in 250'``). 0 is ``'none'``, 1 ``'all'``, a share that
+    rounds to ten tenths without being 1 ``'nearly all'``, a share under one in
+    a thousand ``'fewer than 1 in 1,000'``. Undefined shares are ``'n/a'``.
+
+    Parameters
+    ----------
+    share : float
+        Between 0 and 1.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from journey_utils.text import in_words
+    >>> [in_words(s) for s in (0.598, 0.114, 0.886, 0.15, 0.004, 0.97, 1.0, 0.0)]
+    ['6 in 10', '1 in 9', '9 in 10', '2 in 10', '1 in 250', 'nearly all', 'all', 'none']
+    """
+    if share is None or not np.isfinite(share):
+        return NOT_AVAILABLE
+    check_unit_interval(share, "share", "in_words", closed=True)
+    if share == 0:
+        return "none"
+    if share == 1:
+        return "all"
+    tenths = math.floor(share * 10 + 0.5)
+    if tenths >= 10:
+        return "nearly all"
+    if tenths >= 2:
+        return f"{tenths} in 10"
+    if share < 0.001:
+        return "fewer than 1 in 1,000"
+    return f"1 in {integer(math.floor(1 / share + 0.5))}"
 
 
 class _Formatter(string.Formatter):

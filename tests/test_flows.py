@@ -171,7 +171,7 @@ def test_flow_differences_match_the_reference_for_every_pair():
     assert np.all(size[:-1] >= size[1:] - 1e-12), "largest difference first"
     everything = flows.flow_differences(frame(SAMPLE, plans), steps=3)
     assert set(zip(everything["plan_a"], everything["plan_b"])) == {("a", "b"), ("a", "c"), ("b", "c")}
-    with pytest.raises(ValueError, match="at least two plans"):
+    with pytest.raises(ValueError, match="at least 2 plans are needed"):
         flows.flow_differences(frame(SAMPLE, plans), ["a"])
 
 

@@ -22,13 +22,13 @@ from journey_utils.columns import PLAN, SESSION, TARGET, USER
     (float("nan"), "n/a"), (None, "n/a"),
 ])
 def test_in_words(share, words):
-    assert summary.in_words(share) == words
+    assert text.in_words(share) == words
 
 
 def test_in_words_is_never_far_from_the_share():
     """Tenths within half a tenth; 'one in N' within the rounding of N."""
     for share in np.linspace(0.001, 0.949, 2000):
-        words = summary.in_words(share)
+        words = text.in_words(share)
         k, d = (int(x.replace(",", "")) for x in words.split(" in "))
         if d == 10:
             assert abs(k / 10 - share) <= 0.05 + 1e-12, (share, words)
@@ -38,7 +38,7 @@ def test_in_words_is_never_far_from_the_share():
 
 def test_in_words_refuses_shares_outside_zero_and_one():
     with pytest.raises(ValueError, match="between 0 and 1"):
-        summary.in_words(1.2)
+        text.in_words(1.2)
 
 
 def test_is_small():
@@ -115,7 +115,7 @@ def test_journey_takeaways_match_plain_counts():
         assert (rows[kind]["subject"], rows[kind]["count"], rows[kind]["total"]) == (subject, count, n)
         assert rows[kind]["share"] == pytest.approx(count / n)
     assert rows["length"]["share"] == expected["median"]
-    assert rows["top_page"]["headline"].startswith(summary.in_words(expected["top_page"][1] / n).capitalize())
+    assert rows["top_page"]["headline"].startswith(text.in_words(expected["top_page"][1] / n).capitalize())
     assert text.percent(expected["end_page"][1] / n) == rows["end_page"]["number"]
 
 
@@ -202,9 +202,9 @@ def test_plan_takeaways_headline_words_counts_and_number():
     first = table.iloc[0]
     assert (first["kind"], first["subject"], first["plan_a"], first["plan_b"]) in {
         ("page", "Deal", "X", "Y"), ("end_page", "Deal", "X", "Y")}
-    assert first["headline"].startswith(summary.in_words(first["share_a"]).capitalize() + " X buyers")
+    assert first["headline"].startswith(text.in_words(first["share_a"]).capitalize() + " X buyers")
     assert f"({first['count_a']} of {first['total_a']})" in first["headline"]
-    assert f"{summary.in_words(first['share_b'])} Y buyers" in first["headline"]
+    assert f"{text.in_words(first['share_b'])} Y buyers" in first["headline"]
     assert first["number"] == f"{first['share_a']:.0%} vs {first['share_b']:.0%}"
     journey = table[table["kind"] == "journey"]
     largest = max((c for c in ref_candidates(lists(designed())) if c[0] == "journey" and min(c[5], c[7]) >= 50),
