@@ -280,12 +280,12 @@ def header(
         line = plans_text([plans] if isinstance(plans, str) else plans)
         display({"text/html": f'<p class="report-plans">{html.escape(line)}</p>', "text/plain": line}, raw=True)
     if parameters is not None or inputs is not None:
-        _run_table(parameters or {}, inputs or ())
+        page, plain = _run_table(parameters or {}, inputs or ())
+        display({"text/html": page, "text/plain": plain}, raw=True)
 
 
-def _run_table(parameters: Mapping, inputs: Sequence[tuple]) -> None:
-    from IPython.display import HTML, display
-
+def _run_table(parameters: Mapping, inputs: Sequence[tuple]) -> tuple[str, str]:
+    """(HTML, plain text) of what a report ran on: its inputs, when it ran, its parameters."""
     described = [item if len(item) == 4 else (item[0], Path(os.fspath(item[1])).name, item[2], checksum(item[1]))
                  for item in inputs]
     rows = "".join(
@@ -297,11 +297,15 @@ def _run_table(parameters: Mapping, inputs: Sequence[tuple]) -> None:
         f"<tr><th>{html.escape(str(name))}</th><td>{html.escape(parameter_text(value, str(name)))}</td></tr>"
         for name, value in parameters.items()
     )
-    display(HTML(
-        '<table class="run-header">'
-        f"{rows}<tr><th>Run</th><td>{run_time()}</td></tr>"
-        f'<tr><th colspan="2">Parameters</th></tr>{settings}</table>'
-    ))
+    page = ('<table class="run-header" id="run-header">'
+            f"{rows}<tr><th>Run</th><td>{run_time()}</td></tr>"
+            f'<tr><th colspan="2">Parameters</th></tr>{settings}</table>')
+    plain = "\n".join(
+        [f"{label}: {name}, {integer(count)} rows, checksum {digest}" for label, name, count, digest in described]
+        + [f"Run: {run_time()}", "Parameters:"]
+        + [f"  {name}: {parameter_text(value, str(name))}" for name, value in parameters.items()]
+    )
+    return page, plain
 
 
 def appendix(
@@ -330,8 +334,12 @@ def appendix(
     >>> from journey_utils import report
     >>> report.appendix({"top_n": 10}, [("Sessions", "june.csv", 1200, "0123456789ab")])  # doctest: +SKIP
     """
-    markdown(f"## {escape(title)}")
-    _run_table(parameters or {}, inputs)
+    from IPython.display import display
+
+    page, plain = _run_table(parameters or {}, inputs)
+    # One output: the heading (a section of the contents) and its table together.
+    heading = f"## {escape(title)}"
+    display({"text/markdown": f"{heading}\n\n{page}\n", "text/plain": f"{heading}\n{plain}"}, raw=True)
 
 
 def _markdown_html(text: str, *, inline: bool = False) -> str:

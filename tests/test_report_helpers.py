@@ -269,10 +269,15 @@ def test_header_gives_title_plans_and_the_index_payload_without_a_parameter_tabl
 def test_appendix_states_input_parameters_and_run_under_a_heading(shown, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     report.appendix({"plan": IMAGE, "plans": []}, [("Sessions", "june<1>.csv", 1234, "0123456789ab")])
-    heading, table = shown
-    assert heading["text/markdown"] == "## About this report"
-    assert_safe(table["text/html"], expect_text=["june<1>.csv", "1,234 rows", "0123456789ab", IMAGE, "every plan",
-                                                 "1970-01-01 00:00 UTC"])
+    (appendix,) = shown
+    assert appendix["text/markdown"].startswith("## About this report\n\n<table")
+    html = render.notebook_to_html(new_notebook(cells=[_display_cell([appendix])]))
+    assert_safe(html, expect_text=["june<1>.csv", "1,234 rows", "0123456789ab", IMAGE, "every plan",
+                                   "1970-01-01 00:00 UTC"])
+    assert 'id="About-this-report"' in html and IMAGE not in html
+    assert '<table class="run-header" id="run-header">' in html, "the table is rendered, not shown as text"
+    assert appendix["text/plain"].splitlines()[1:3] == ["Sessions: june<1>.csv, 1,234 rows, checksum 0123456789ab",
+                                                        "Run: 1970-01-01 00:00 UTC"]
 
 
 def test_summary_numbers_takeaways_and_hands_the_headline_to_the_index(shown):
