@@ -170,10 +170,27 @@ def run_time() -> str:
 
 
 def markdown(text: str) -> None:
-    """Display Markdown built from escaped values (see :func:`escape`)."""
-    from IPython.display import Markdown, display
+    """Display Markdown built from escaped values (see :func:`escape`).
 
-    display(Markdown(text))
+    The text is also the output's plain text, so that the notebook tests compare a
+    checked cell's sentences, not an object's name.
+    """
+    from IPython.display import display
+
+    display(_Prose(text))
+
+
+class _Prose:
+    """Markdown whose plain-text form is the text itself (not ``<...Markdown object>``)."""
+
+    def __init__(self, text: str):
+        self.text = str(text)
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 def say(template: str, /, **values) -> None:
@@ -187,7 +204,7 @@ def say(template: str, /, **values) -> None:
     --------
     >>> from journey_utils import report
     >>> report.say("**{page}** is in {share:%} of journeys", page="Coupon", share=0.598)
-    <IPython.core.display.Markdown object>
+    **Coupon** is in 59.8% of journeys
     """
     markdown(phrase(template, **values))
 
@@ -723,6 +740,8 @@ def key_figures(figures: Mapping[str, object], *, percent_keys: Sequence[str] = 
     frame = pd.DataFrame(rows, columns=["Figure", "Value"])
     styler = frame.style.set_uuid("key-figures").hide(axis="index").format(escape="html")
     styler = styler.format_index(escape="html", axis=1)
+    # The labels are text: left-aligned, like every text column of report.table.
+    styler = styler.set_table_styles([{"selector": "td.col0, th.col_heading.col0", "props": "text-align: left;"}])
     payload = {
         "figures": [{"label": label, "text": text, "value": _plain_number(figures[label])} for label, text in rows]
     }

@@ -397,7 +397,7 @@ def test_fit_profile_rejects_bad_data(change, message):
 
 
 def test_fit_profile_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="DataFrame"):
+    with pytest.raises(TypeError, match="DataFrame"):
         fit_profile([("1", "2")])
     with pytest.raises(ValueError, match="smoothing"):
         fit_profile(_valid_frame(), smoothing=-1)

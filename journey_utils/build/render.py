@@ -192,8 +192,9 @@ class ReportFrame(Preprocessor):
     Every PNG output gets ``alt`` text (``output.metadata['image/png']['alt']``): the
     one the notebook set (in a report kernel, :func:`journey_utils.report.setup` has
     every chart's image carry its title: :func:`journey_utils.plots.alt_text`), else
-    the output's plain text when it describes the image, else ``"Chart"``. ``resources['back_link']`` is False only when the report's header
-    asked for no link (``report.header(..., back_link=False)``).
+    the output's plain text when it describes the image, else ``"Chart"``.
+    ``resources['back_link']`` is False only when the report's header asked for no
+    link (``report.header(..., back_link=False)``).
     """
 
     def preprocess(self, nb, resources):

@@ -81,7 +81,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journey_utils._checks import check_positive_int
+from journey_utils._checks import check_frame, check_positive_int
 from journey_utils.columns import PLAN, SEPARATOR, SESSION, SESSION_COLUMNS, TARGET, USER
 
 __all__ = ["fit_profile", "generate_sessions", "load_profile", "save_profile", "main"]
@@ -154,20 +154,13 @@ def _check_smoothing(smoothing):
 
 
 def _check_frame(data, columns):
-    if not isinstance(data, pd.DataFrame):
-        raise ValueError(f"fit_profile: data must be a pandas DataFrame; found {type(data).__name__}")
     for role, column in columns.items():
         if not isinstance(column, str):
             raise ValueError(f"fit_profile: {role} must be a column name (str); found {column!r}")
     names = list(columns.values())
     if len(set(names)) != len(names):
         raise ValueError(f"fit_profile: the four columns must be distinct; found {names}")
-    missing = [c for c in names if c not in data.columns]
-    if missing:
-        raise ValueError(
-            f"fit_profile: column {', '.join(map(repr, missing))} not found; "
-            f"columns present: {', '.join(map(str, data.columns))}"
-        )
+    check_frame(data, "fit_profile", names)
     if len(data) == 0:
         raise ValueError("fit_profile: data has no rows")
     with_nulls = [c for c in names if data[c].isna().any()]
