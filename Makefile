@@ -34,10 +34,14 @@ NOTEBOOKS := notebooks/01_preprocessing.ipynb notebooks/02_journey_analysis.ipyn
 # The project's own kernelspec first, ahead of a user-wide "python3".
 JUPYTER_ENV := JUPYTER_PATH=$(abspath $(VENV))/share/jupyter
 
+# Test processes: one per CPU (at most 4); a test file stays in one process, so that the
+# reports it builds once are built once.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2); echo $$((n < 4 ? n : 4)))
+
 .PHONY: test
 test: $(INSTALLED) lint ## Lint, then run the tests (unit, property, real-data, doctests and notebook outputs)
-	$(JUPYTER_ENV) $(PY) -m pytest -p no:nbval -m "not slow"
-	$(PY) -m pytest -p no:nbval -p no:cacheprovider --doctest-modules journey_utils
+	$(JUPYTER_ENV) $(PY) -m pytest -p no:nbval -m "not slow" -n $(TEST_JOBS) --dist loadfile tests journey_utils \
+		--doctest-modules
 	$(JUPYTER_ENV) $(PY) -m pytest -p no:cacheprovider --nbval-lax $(NOTEBOOKS)
 
 .PHONY: lint

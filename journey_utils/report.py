@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from journey_utils import PROJECT_ROOT
-from journey_utils._checks import check_positive_int, selected_plans
+from journey_utils._checks import check_positive_int, check_unit_interval, selected_plans
 from journey_utils.io import JourneyDataWarning, file_checksum
 from journey_utils.text import (
     Markup,
@@ -80,6 +80,7 @@ __all__ = [
     "key_figures",
     "check_plans",
     "positive_int",
+    "rate",
 ]
 
 #: Output type that carries a report's key figures to the index page (ignored by HTML and Lab).
@@ -798,3 +799,15 @@ def positive_int(value, name: str) -> int:
     10
     """
     return check_positive_int(value, name, "parameters")
+
+
+def rate(value, name: str) -> float:
+    """A parameter that must be a number between 0 and 1 (``alpha``), or an error naming it.
+
+    Examples
+    --------
+    >>> from journey_utils import report
+    >>> report.rate(0.05, "alpha")
+    0.05
+    """
+    return check_unit_interval(value, name, "parameters")
