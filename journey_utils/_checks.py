@@ -11,9 +11,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def check_frame(data, function: str, columns: Iterable[str]) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"{function}: expected a pandas DataFrame, found {type(data).__name__}")
+def check_frame(data, function: str, columns: Iterable[str], *, frame_type=pd.DataFrame,
+                kind: str = "pandas DataFrame") -> None:
+    """``data`` is a ``frame_type`` with ``columns``, or an error saying what was expected and found."""
+    if not isinstance(data, frame_type):
+        raise TypeError(f"{function}: expected a {kind}, found {type(data).__name__}")
     missing = [c for c in columns if c not in data.columns]
     if missing:
         raise ValueError(

@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from journey_utils import _codes, _parquet, _records, _sniff
+from journey_utils import _checks, _codes, _parquet, _records, _sniff
 from journey_utils._checks import check_positive_int
 from journey_utils.columns import PLAN, SESSION, SESSION_COLUMNS, TARGET, USER
 from journey_utils.errors import JourneyError
@@ -1395,12 +1395,7 @@ def save_journeys(data, path) -> Path:
     >>> len(ju.load_sessions(out, empty_journeys="keep")) == len(journeys)
     True
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"save_journeys: expected a pandas DataFrame, found {type(data).__name__}")
-    missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
-    if missing:
-        raise ValueError(f"save_journeys: column {', '.join(missing)} not found; columns present: "
-                         f"{', '.join(map(str, data.columns))}")
+    _checks.check_frame(data, "save_journeys", REQUIRED_COLUMNS)
     path = Path(os.fspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     ordered = data[list(REQUIRED_COLUMNS) + [c for c in data.columns if c not in REQUIRED_COLUMNS]]

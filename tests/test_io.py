@@ -226,7 +226,7 @@ def test_save_journeys_does_not_modify_input(tmp_path, journeys):
 def test_save_journeys_rejects_bad_input(tmp_path):
     with pytest.raises(TypeError, match="expected a pandas DataFrame, found dict"):
         ju.save_journeys({"user_id": [1]}, tmp_path / "x.csv")
-    with pytest.raises(ValueError, match="column session_id, subscription_type, user_journey not found"):
+    with pytest.raises(ValueError, match="column 'session_id', 'subscription_type', 'user_journey' not found"):
         ju.save_journeys(pd.DataFrame({"user_id": [1]}), tmp_path / "x.csv")
     assert not (tmp_path / "x.csv").exists()
 

@@ -19,7 +19,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from journey_utils import _codes
+from journey_utils import _checks, _codes
 from journey_utils import io as _io
 from journey_utils.columns import PLAN, SESSION, SESSION_COLUMNS, TARGET, USER
 
@@ -42,12 +42,7 @@ _SHOWN = 10
 
 def check_frame(data, function: str, columns) -> None:
     """A Dask DataFrame with ``columns``, or an error saying what was expected and what was found."""
-    if not isinstance(data, dd.DataFrame):
-        raise TypeError(f"{function}: expected a Dask DataFrame, found {type(data).__name__}")
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise ValueError(f"{function}: column {', '.join(repr(c) for c in missing)} not found; "
-                         f"columns present: {', '.join(map(str, data.columns))}")
+    _checks.check_frame(data, function, columns, frame_type=dd.DataFrame, kind="Dask DataFrame")
 
 
 def part_files(source) -> list[Path]:
