@@ -28,14 +28,16 @@ from journey_utils.metrics import (
     page_sequences,
     page_transitions,
 )
-from journey_utils.preprocess import group_by, preprocess, remove_page_duplicates, remove_pages, window_journeys
+from journey_utils.preprocess import group_by, preprocess, remove_page_duplicates, remove_pages
 from journey_utils.reconcile import ReconciliationError, reconcile
+from journey_utils.users import load_user_data, user_table, window_journeys
 
 __version__ = "0.1.0"
 
 # Heavier modules (scipy, plotting, the report builder) load on first use, so that
 # `import journey_utils` stays quick for scripts that only need the metrics.
-_SUBMODULES = ("claims", "compare", "flows", "inference", "paths", "plots", "report", "summary", "synthetic", "text")
+_SUBMODULES = ("claims", "compare", "flows", "inference", "paths", "plots", "report", "summary", "synthetic", "text",
+               "users")
 
 
 def __getattr__(name):
@@ -63,6 +65,8 @@ __all__ = [
     "remove_pages",
     "preprocess",
     "window_journeys",
+    "user_table",
+    "load_user_data",
     "reconcile",
     "ReconciliationError",
     "page_count",

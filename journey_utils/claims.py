@@ -46,7 +46,8 @@ from journey_utils._checks import check_frame, check_positive_int, check_unit_in
 from journey_utils.columns import PLAN, SESSION, TARGET, USER
 from journey_utils.compare import MIN_N, N_RESAMPLES, position_contrasts
 from journey_utils.inference import adjust_pvalues, defined_mean, independence_test, newcombe_interval
-from journey_utils.preprocess import min_window_sessions, preprocess, window_journeys
+from journey_utils.preprocess import min_window_sessions, preprocess
+from journey_utils.users import window_journeys
 
 __all__ = [
     "VERDICTS",

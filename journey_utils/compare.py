@@ -70,7 +70,7 @@ from journey_utils.inference import (
     wilson_interval,
 )
 from journey_utils.paths import _first_hits, every_plan_label, page_position
-from journey_utils.preprocess import window_journeys
+from journey_utils.users import window_journeys
 
 __all__ = [
     "plans_in",

@@ -14,10 +14,11 @@ from journey_utils import _codes
 from journey_utils._checks import check_frame, check_positive_int
 from journey_utils.columns import PLAN, SESSION, TARGET, USER
 
-__all__ = ["remove_page_duplicates", "group_by", "remove_pages", "preprocess", "window_journeys"]
+__all__ = ["remove_page_duplicates", "group_by", "remove_pages", "preprocess"]
 
 COUNT_FROM = ("first", "last")
-#: The later window of :func:`window_journeys`: the user's last ``n`` sessions, or every session after the first ``n``.
+#: The later window of :func:`journey_utils.window_journeys`: the user's last ``n`` sessions, or every
+#: session after the first ``n``.
 LATER = ("last", "rest")
 
 
@@ -308,82 +309,9 @@ def _preprocess(data, sessions="All", count_from="last", pages_to_remove=(), ski
     return out
 
 
-def window_journeys(sessions, n=3, *, pages_to_remove=(), later="last", **columns) -> pd.DataFrame:
-    """Each user's first ``n`` sessions against their last ``n``, as two journeys side by side.
-
-    The one definition of "first N against last N sessions" used by every
-    report: only users with at least ``2 * n`` sessions are kept, so the two
-    windows never share a session. Both journeys are made like
-    :func:`preprocess` makes a journey (sessions joined in time order,
-    ``pages_to_remove`` dropped, repeated pages collapsed).
-
-    Parameters
-    ----------
-    sessions : DataFrame
-        Sessions, one per row (as returned by :func:`journey_utils.load_sessions`).
-    n : int, default 3
-        Sessions per window.
-    pages_to_remove : str or list of str, default ()
-        Pages dropped from both windows.
-    later : {'last', 'rest'}, default 'last'
-        The later window: the user's last ``n`` sessions (users with at least
-        ``2 * n`` sessions), or every session after the first ``n`` (users with
-        at least ``n + 1`` sessions).
-    **columns
-        Column names, as for :func:`preprocess` (``group_column``,
-        ``target_column``, ``order_column``, ``plan_column``).
-
-    Returns
-    -------
-    DataFrame
-        One row per kept user, sorted by user: ``user_id``, ``subscription_type``
-        (named as the input's columns), ``sessions`` (the user's number of
-        sessions), ``first`` and ``last`` (the two journeys), ``first_sessions``
-        and ``last_sessions`` (sessions in each window).
-
-    Examples
-    --------
-    >>> import pandas as pd, journey_utils as ju
-    >>> df = pd.DataFrame({"user_id": [1] * 4 + [2] * 3, "session_id": range(7),
-    ...                    "subscription_type": ["x"] * 7,
-    ...                    "user_journey": ["A", "B", "C", "D-D", "A", "B", "C"]})
-    >>> ju.window_journeys(df, n=2)[["user_id", "first", "last"]].values.tolist()
-    [[1, 'A-B', 'C-D']]
-    """
-    function = "window_journeys"
-    n = check_positive_int(n, "n", function)
-    if later not in LATER:
-        raise ValueError(f"{function}: later must be 'last' or 'rest'; found {later!r}")
-    columns = {"group_column": USER, "target_column": TARGET, "order_column": SESSION, "plan_column": PLAN, **columns}
-    user, plan = columns["group_column"], columns["plan_column"]
-    check_frame(sessions, function, [user, columns["target_column"], columns["order_column"], plan])
-    first = _window(sessions, n, "first", pages_to_remove, columns)
-    if later == "last":
-        last = _window(sessions, n, "last", pages_to_remove, columns)
-    else:
-        last = _preprocess(sessions, pages_to_remove=pages_to_remove, skip_first=n, **columns)
-    # Every user's windows are made, then the users with too few sessions dropped: a user's windows
-    # depend on that user only, and the sessions are neither copied nor split again.
-    total = _sessions_per_user(sessions, user, first[user])
-    kept = total >= min_window_sessions(n, later)
-    first = first[kept].reset_index(drop=True)
-    last = last.set_index(user).reindex(first[user].to_numpy())
-    target = columns["target_column"]
-    return pd.DataFrame(
-        {
-            user: first[user].to_numpy(),
-            plan: first[plan].array,
-            "sessions": total[kept],
-            "first": first[target].array,
-            "last": last[target].array,
-            "first_sessions": first["n_sessions"].to_numpy(dtype=np.int64),
-            "last_sessions": last["n_sessions"].to_numpy(dtype=np.int64),
-        }
-    )
-
-
 def min_window_sessions(n: int, later: str = "last") -> int:
-    """The fewest sessions a user needs in :func:`window_journeys`: ``2 * n`` (``later='rest'``: ``n + 1``).
+    """The fewest sessions a user needs in :func:`journey_utils.window_journeys`: ``2 * n`` (``n + 1`` with
+    ``later='rest'``).
 
     Examples
     --------
@@ -392,17 +320,6 @@ def min_window_sessions(n: int, later: str = "last") -> int:
     (6, 4)
     """
     return 2 * n if later == "last" else n + 1
-
-
-def _window(sessions, n, count_from, pages_to_remove, columns) -> pd.DataFrame:
-    """Every user's first or last ``n`` sessions as one journey (:func:`preprocess`)."""
-    return _preprocess(sessions, sessions=n, count_from=count_from, pages_to_remove=pages_to_remove, **columns)
-
-
-def _sessions_per_user(sessions, user, users) -> np.ndarray:
-    """How many sessions each of ``users`` has in ``sessions``."""
-    counts = sessions.groupby(user, sort=False, observed=True).size()
-    return counts.reindex(users.to_numpy()).to_numpy(dtype=np.int64)
 
 
 def _page_list(pages, function: str) -> list[str]:
