@@ -46,8 +46,8 @@ from journey_utils._checks import check_frame, check_positive_int, check_unit_in
 from journey_utils.columns import PLAN, SESSION, TARGET, USER
 from journey_utils.compare import MIN_N, N_RESAMPLES, position_contrasts
 from journey_utils.inference import adjust_pvalues, defined_mean, independence_test, newcombe_interval
-from journey_utils.preprocess import min_window_sessions, preprocess
-from journey_utils.users import window_journeys
+from journey_utils.preprocess import min_window_sessions
+from journey_utils.users import is_user_table, trimmed_journeys, user_table, window_column, window_journeys
 
 __all__ = [
     "VERDICTS",
@@ -451,7 +451,8 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
     Parameters
     ----------
     sessions_data : DataFrame
-        Sessions, one per row (as returned by :func:`journey_utils.load_sessions`).
+        Sessions, one per row (as returned by :func:`journey_utils.load_sessions`),
+        or their user table (:func:`journey_utils.user_table`) holding the windows of ``n``.
     claims : sequence of claims, default DEFAULT_CLAIMS
         The claims (the report's four by default).
     n : int, default 3
@@ -494,14 +495,15 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
     check_frame(sessions_data, function, [group_column, order_column, target_column, plan_column])
     columns = dict(group_column=group_column, order_column=order_column, target_column=target_column,
                    plan_column=plan_column)
+    # Every scope is read from the user table (made here from sessions), the reports' one source.
+    table = sessions_data if is_user_table(sessions_data) else user_table(sessions_data, windows=[n], **columns)
     # Each claim gives two rows (two scopes or two windows).
     ci_level = simultaneous_level(confidence, 2 * len(claims))
     options = dict(confidence=ci_level, min_n=min_n, target_column=target_column, plan_column=plan_column)
     scoped = {}
     if any(claim.sessions == "journeys" for claim in claims):
-        scoped["all sessions"] = preprocess(sessions_data, pages_to_remove=pages_to_remove, **columns)
-        scoped[f"first {n} sessions"] = preprocess(sessions_data, sessions=n, count_from="first",
-                                                   pages_to_remove=pages_to_remove, **columns)
+        for scope, column in (("all sessions", "journey_all"), (f"first {n} sessions", window_column("first", n))):
+            scoped[scope] = _scope_journeys(table, column, pages_to_remove, group_column, plan_column, target_column)
     rows = []
     for number, claim in enumerate(claims, start=1):
         if claim.sessions == "journeys":
@@ -511,7 +513,7 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
         else:
             windows = (("rest", f"first {n} vs all later sessions"), ("last", f"first {n} vs last {n} sessions"))
             for later, scope in windows:
-                result = claim.measure(sessions_data, n=n, later=later, pages_to_remove=pages_to_remove,
+                result = claim.measure(table, n=n, later=later, pages_to_remove=pages_to_remove,
                                        group_column=group_column, order_column=order_column, **options)
                 rows.append({"claim": number, "statement": claim.statement, "scope": scope, **result})
     table = pd.DataFrame(rows)
@@ -532,6 +534,18 @@ def evaluate_claims(sessions_data, claims=DEFAULT_CLAIMS, *, n=3, alpha=0.05, co
     text_columns = ["statement", "scope", "verdict", "reason", "sentence", "kind", "effect_measure", "direction",
             "value_measure", "label_a", "label_b", "unit", "denominator", "test", "problem"]
     return table.astype({c: "str" for c in text_columns} | {"small_sample": bool})
+
+
+def _scope_journeys(table, column, pages_to_remove, group_column, plan_column, target_column) -> pd.DataFrame:
+    """One scope's journeys from a user table: the journeys of ``column``, with ``pages_to_remove`` removed."""
+    if column not in table.columns:
+        raise ValueError(f"evaluate_claims: the user table has no {column} column; make it with the claims' n "
+                         "in user_table(..., windows=[n])")
+    journeys = table[column]
+    if pages_to_remove:
+        journeys = trimmed_journeys(journeys, pages_to_remove)
+    return pd.DataFrame({group_column: table[group_column].to_numpy(), plan_column: table[plan_column].array,
+                         target_column: journeys.array})
 
 
 # ---------------------------------------------------------------------------

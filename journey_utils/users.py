@@ -232,7 +232,7 @@ def window_journeys(data, n=3, *, pages_to_remove=(), later="last", **columns) -
     chosen = table[kept]
     first, last = chosen[first_name], chosen[last_name]
     if pages:
-        first, last = _trimmed(first, pages), _trimmed(last, pages)
+        first, last = trimmed_journeys(first, pages), trimmed_journeys(last, pages)
     total = chosen["sessions_total"].to_numpy(dtype=np.int64)
     return pd.DataFrame(
         {
@@ -263,11 +263,17 @@ def _windows_of_sessions(data, n, later, columns, function) -> pd.DataFrame:
     return table
 
 
-def _trimmed(journeys: pd.Series, pages) -> pd.Series:
+def trimmed_journeys(journeys: pd.Series, pages) -> pd.Series:
     """Collapsed journeys with ``pages`` removed and the runs this makes collapsed again.
 
     Equal to removing the pages from the sessions before collapsing: collapsing a run
     first only merges visits that would be next to each other anyway.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> trimmed_journeys(pd.Series(["A-Log in-A-B"]), ["Log in"]).tolist()
+    ['A-B']
     """
     frame = pd.DataFrame({TARGET: journeys.array})
     return remove_page_duplicates(remove_pages(frame, pages))[TARGET]
