@@ -138,8 +138,9 @@ def journey_takeaways(journeys, *, sessions=None, plan=None, top=5, small=SMALL_
     journeys : DataFrame
         Journeys, one per buyer (:func:`journey_utils.preprocess`).
     sessions : DataFrame, optional
-        The sessions the journeys were made from: adds the median number of
-        sessions per buyer (counted over the buyers of ``journeys``).
+        The sessions the journeys were made from, or their user table
+        (:func:`journey_utils.user_table`): adds the median number of sessions per
+        buyer (counted over the buyers of ``journeys``).
     plan : None, str or list of str, default None
         The plan(s) the report is about; None for every journey given. One plan
         is named in the wording ("Annual buyers").
@@ -282,9 +283,13 @@ def _length_row(chosen, sessions, total, who) -> dict:
                          longest=int(lengths.max()))
     headline = text.phrase("Half of {who}' journeys have {median:,} pages or fewer", who=who, median=median)
     if sessions is not None:
-        check_frame(sessions, "journey_takeaways", [USER, SESSION])
-        mine = sessions.loc[sessions[USER].isin(chosen[USER]), [USER, SESSION]]
-        per_buyer = mine.drop_duplicates().groupby(USER).size()
+        if "sessions_total" in sessions.columns:  # a user table: one row per user, their sessions counted
+            check_frame(sessions, "journey_takeaways", [USER, "sessions_total"])
+            per_buyer = sessions.loc[sessions[USER].isin(chosen[USER]), "sessions_total"]
+        else:
+            check_frame(sessions, "journey_takeaways", [USER, SESSION])
+            mine = sessions.loc[sessions[USER].isin(chosen[USER]), [USER, SESSION]]
+            per_buyer = mine.drop_duplicates().groupby(USER).size()
         if len(per_buyer):
             headline = text.phrase("{Who} had a median of {sessions:,} sessions and {median:,} pages before buying",
                                    Who=_capital(who), sessions=float(per_buyer.median()), median=median)
