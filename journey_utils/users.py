@@ -55,6 +55,8 @@ REVISITS = "revisits.parquet"
 FORMAT = 1
 #: The counts a revisit table holds per plan and page (shares are worked out on loading).
 REVISIT_COUNTS = ["journeys_with_page", "revisited", "returned", "journeys_with_self_loop", "self_loops"]
+#: The columns of :func:`journey_utils.preprocess`, the first of a user table.
+JOURNEY_COLUMNS = [USER, PLAN, TARGET, SESSION, "n_sessions"]
 _COLUMNS = {"group_column": USER, "target_column": TARGET, "order_column": SESSION, "plan_column": PLAN}
 
 
@@ -555,6 +557,10 @@ class UserData:
     def settings(self) -> dict:
         return self.manifest.get("settings", {})
 
+    def journeys(self) -> pd.DataFrame:
+        """The journeys under the preprocessing settings: :func:`journey_utils.preprocess`'s columns."""
+        return self.users[JOURNEY_COLUMNS]
+
     def repairs(self) -> pd.DataFrame:
         """What loading repaired or dropped, as :func:`journey_utils.load_report` gives it."""
         from journey_utils.io import load_report
@@ -582,7 +588,7 @@ def load_user_data(path, sessions="All", count_from="last", pages_to_remove=(), 
     windows : int or list of int, default ()
         The windows of sessions needed; a prepared folder must hold them.
     columns : list of str, optional
-        User-table columns to read (default: all).
+        User-table columns to read besides ``user_id`` (default: all).
 
     Returns
     -------
@@ -612,7 +618,7 @@ def load_user_data(path, sessions="All", count_from="last", pages_to_remove=(), 
         _check_settings(folder, manifest.get("settings", {}), settings)
         found = UserData(_read_users(folder, manifest, columns), pd.read_parquet(folder / REVISITS), manifest)
     if columns is not None:
-        found.users = found.users[[c for c in found.users.columns if c in set(columns)]]
+        found.users = found.users[[c for c in found.users.columns if c in set(columns) | {USER}]]
     found.users.attrs["load_report"] = found.manifest["load_report"]
     return found
 
