@@ -1429,8 +1429,8 @@ def file_checksum(path) -> str:
 
     Parameters
     ----------
-    path : str or path-like
-        A file, or a folder of parts.
+    path : str, path-like or list of them
+        A file, a folder of parts, or a list of part files (digested in name order).
 
     Returns
     -------
@@ -1444,6 +1444,11 @@ def file_checksum(path) -> str:
     >>> len(file_checksum(ju.SAMPLE_PATH))
     12
     """
+    if isinstance(path, (list, tuple)):
+        files = sorted((Path(os.fspath(p)) for p in path), key=lambda p: p.name)
+        for file in files:
+            _check_file(file, str(file))
+        return _digest(files)
     path = Path(os.fspath(path))
     name = str(path)
     if path.is_dir():
@@ -1451,6 +1456,10 @@ def file_checksum(path) -> str:
     else:
         _check_file(path, name)
         files = [path]
+    return _digest(files)
+
+
+def _digest(files) -> str:
     digest = hashlib.sha256()
     for file in files:
         with open(file, "rb") as handle:

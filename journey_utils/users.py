@@ -19,6 +19,7 @@ A prepared folder holds::
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -442,10 +443,10 @@ def new_manifest(source, load_report: Mapping, settings: Mapping, *, engine: str
 
     report = dict(load_report)
     if not report.get("checksum"):
-        try:
-            report["checksum"] = io.file_checksum(source)
-        except (OSError, ValueError, TypeError):  # a glob or a list of parts: no single checksum
-            report["checksum"] = None
+        parts = source
+        if isinstance(source, (str, os.PathLike)) and glob.has_magic(os.fspath(source)):
+            parts = sorted(glob.glob(os.fspath(source)))
+        report["checksum"] = io.file_checksum(parts)
     return {"format": FORMAT, "engine": engine, "source": os.fspath(source) if not isinstance(source, list)
             else [os.fspath(s) for s in source], "checksum": report["checksum"], "settings": dict(settings),
             "load_report": report, "sessions": int(report.get("rows_kept", 0))}
