@@ -11,9 +11,11 @@ Two runs, each on generated sessions split into several CSV files under a scratc
     the time ratio (target: at most 2.5x).
 
 ``--memory`` (default 30M sessions in 24 files, about 3 GB of CSV)
-    A ``LocalCluster`` of 2 workers capped at 2 GiB each: sessions -> journeys written
-    as Parquet by ``cluster.prepare``, then the three metrics on those journeys. Prints
-    the time, each worker's peak resident memory and whether a worker was restarted.
+    A ``LocalCluster`` of 2 workers capped at 2 GiB each: sessions -> the prepared
+    folder of the reports (one row per user, windows of 3 sessions, revisit counts)
+    written by ``cluster.prepare``, then the three metrics on the journeys it holds.
+    Prints the time, each worker's peak resident memory and whether a worker was
+    restarted.
 
 The exports are made once with ``python -m journey_utils.synthetic`` and reused; the
 30M export repeats the 10M one three times with the user ids shifted, so its users are
@@ -158,7 +160,7 @@ def memory(args) -> dict:
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
 
-    from journey_utils import cluster
+    from journey_utils import cluster, users
 
     _, folder = export(Path(args.scratch), args.sessions, args.parts, copies=args.copies)
     size = sum(p.stat().st_size for p in folder.iterdir())
@@ -170,15 +172,16 @@ def memory(args) -> dict:
                       memory_limit=args.memory_limit) as local, Client(local) as client:
         workers = set(client.scheduler_info()["workers"])
         started = time.perf_counter()
-        manifest = cluster.prepare(folder, output, window=3)
+        manifest = cluster.prepare(folder, output, windows=(3,))
         prepared = time.perf_counter() - started
-        journeys = dd.read_parquet(output / "journeys")
+        journeys = dd.read_parquet(output / users.USERS, columns=users.JOURNEY_COLUMNS)
         results = _metrics(cluster, journeys)
         seconds = time.perf_counter() - started
         after = set(client.scheduler_info()["workers"])
         peaks = _workers_peak(client)
     figures = {"sessions": manifest["sessions"], "users": manifest["users"], "csv_gib": round(size / 2**30, 2),
-               "files": len(manifest["parts"]), "memory_limit": args.memory_limit,
+               "files": len(manifest["load_report"].get("parts", [])) or 1, "memory_limit": args.memory_limit,
+               "users_parquet_mib": round(sum(p.stat().st_size for p in (output / users.USERS).iterdir()) / 2**20, 1),
                "prepare_seconds": round(prepared, 1), "total_seconds": round(seconds, 1),
                "worker_peak_gib": peaks, "workers_restarted": len(workers - after),
                "top_pages": results["page_presence"].head(3).round(4).to_dict()}

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import journey_utils as ju
+from journey_utils import users
 
 distributed = pytest.importorskip("distributed")
 cluster = pytest.importorskip("journey_utils.cluster")
@@ -197,10 +198,127 @@ def test_a_session_in_two_parts_is_a_repeat_when_they_agree(client, tmp_path):
                                                sync=True)
     assert _by_user(journeys)["user_journey"].tolist() == ["Homepage-Pricing", "Homepage"]
     assert _by_user(journeys)["n_sessions"].tolist() == [2, 1]
-    report = cluster.summed_report(table, repeated)
+    report = cluster.summed_report(table, repeated, users=len(journeys))
     (repair,) = report["repairs"]
-    assert (repair["rows"], repair["dropped"], repair["lines"]) == (1, 1, ["b.csv line 4"])
+    assert (repair["rows"], repair["dropped"], repair["lines"]) == (1, 1, ["b.csv:4"])
     assert report["rows_kept"] == 4 - 1
+    with pytest.warns(ju.JourneyDataWarning, match="row repeated exactly"):
+        expected = ju.load_sessions(tmp_path).attrs["load_report"]
+    assert _report_fields(report) == _report_fields(expected)
+
+
+# --- the load report of a folder of parts, as load_sessions makes it ---------------------
+
+REPORT_FIELDS = ("path", "parts", "rows_read", "rows_kept", "users", "repairs")
+
+
+def _report_fields(report: dict) -> dict:
+    return {key: report.get(key) for key in REPORT_FIELDS}
+
+
+def _cluster_report(client, folder, npartitions=None) -> dict:
+    frame, reports = cluster.read_sessions(folder)
+    journeys, table, repeated = client.compute(
+        [cluster.preprocess(frame, npartitions=npartitions), reports, cluster.repeats(frame, npartitions=npartitions)],
+        sync=True)
+    return cluster.summed_report(table, repeated, users=len(journeys))
+
+
+def _pandas_report(folder) -> dict:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ju.JourneyDataWarning)
+        return ju.load_sessions(folder).attrs["load_report"]
+
+
+def _damaged_reference_parts(reference_path, folder, seed=11):
+    """The reference export as 4 CSV parts, with repairs for load_sessions to make in each.
+
+    Spaces around plan and page names, invisible characters, empty journeys, rows
+    repeated within a part, and sessions repeated in another part (from earlier and
+    from later parts, more than the ten lines a report shows).
+    """
+    rng = np.random.default_rng(seed)
+    header, *rows = reference_path.read_text(encoding="utf-8").splitlines()
+    number = rng.integers(0, 4, len(rows))
+    parts = [[row for row, n in zip(rows, number) if n == i] for i in range(4)]
+
+    def field(row, i, value):
+        cells = row.split(",", 3)
+        cells[i] = value
+        return ",".join(cells)
+
+    parts[0][5] = field(parts[0][5], 2, "  " + parts[0][5].split(",", 3)[2] + " ")
+    parts[0][7] = field(parts[0][7], 3, " " + parts[0][7].split(",", 3)[3].replace("-", " - ", 1) + "-")
+    parts[0].insert(40, parts[0][3])                                  # repeated within the part
+    parts[1][2] = field(parts[1][2], 3, "")                           # empty journey
+    parts[1][9] = field(parts[1][9], 3, "\u200b" + parts[1][9].split(",", 3)[3])
+    parts[1][30] = field(parts[1][30], 2, parts[1][30].split(",", 3)[2] + "\u200d")
+    for k in range(6):                                               # sessions of part 0 again in part 1
+        parts[1].insert(100 + 37 * k, parts[0][200 + k])
+    parts[1].insert(20, parts[2][300])                               # a session of a later part, earlier
+    parts[2].insert(60, parts[1][500])                               # part 2: repeats of both kinds
+    parts[2].insert(50, parts[2][10])
+    parts[2].insert(70, parts[0][600])
+    for k in range(14):                                              # more spaces than lines shown
+        parts[3][50 + 3 * k] = field(parts[3][50 + 3 * k], 3, parts[3][50 + 3 * k].split(",", 3)[3] + " ")
+    parts[3][400] = field(parts[3][400], 3, "--")
+    folder.mkdir()
+    for i, part in enumerate(parts):
+        # A blank line in a part: lines are counted as in the file.
+        (folder / f"part-{i}.csv").write_text("\n".join([header, *part[:3], "", *part[3:]]) + "\n",
+                                              encoding="utf-8")
+    return folder
+
+
+def test_load_report_of_parts_equals_load_sessions_on_the_folder(client, reference_path, tmp_path):
+    folder = _damaged_reference_parts(reference_path, tmp_path / "parts")
+    expected = _pandas_report(folder)
+    problems = {r["problem"] for r in expected["repairs"]}
+    assert len(problems) == 6 and all(len(r["lines"]) <= 10 for r in expected["repairs"])
+    # The tenth line shown falls in part 2, among repeats within the part and from other parts.
+    repeats = next(r for r in expected["repairs"] if r["problem"].startswith("row repeated"))
+    assert repeats["rows"] == 11 and [line.split(":")[0] for line in repeats["lines"]][-4:] == \
+        ["part-1.csv"] + ["part-2.csv"] * 3
+    # One partition after the shuffle holds every repeat; three spread them.
+    for npartitions in (None, 1, 3):
+        assert _report_fields(_cluster_report(client, folder, npartitions)) == _report_fields(expected)
+
+
+@pytest.mark.parametrize("damage", ["header only", "empty journeys"])
+def test_a_part_without_sessions_to_analyse_is_read_as_in_a_folder(client, tmp_path, damage):
+    header = "user_id,session_id,subscription_type,user_journey\n"
+    empty = header if damage == "header only" else header + "4,1,Annual,\n4,1,Annual,\n4,2,Annual, - \n"
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "a.csv").write_text(header + "1,1,Annual,A\n1,2,Annual,B-\n")
+    (folder / "b.csv").write_text(empty)
+    (folder / "c.csv").write_text(header + "2,1,Monthly,A\n1,1,Annual,A\n")
+    assert _report_fields(_cluster_report(client, folder)) == _report_fields(_pandas_report(folder))
+    cluster.prepare(folder, tmp_path / "dask")
+    _pandas_prepare(folder, tmp_path / "pandas")
+    _assert_same_prepared(tmp_path / "dask", tmp_path / "pandas", "All", "last", [], [3])
+    # With no session to analyse in any part: load_sessions' error, and nothing written.
+    before = (tmp_path / "dask" / users.MANIFEST).read_text()
+    (folder / "a.csv").write_text(empty)
+    (folder / "c.csv").write_text(empty)
+    with pytest.raises(ju.JourneyDataError) as expected:
+        _pandas_report(folder)
+    with pytest.raises(ju.JourneyDataError) as error:
+        cluster.prepare(folder, tmp_path / "dask")
+    assert str(error.value) == str(expected.value)
+    assert (tmp_path / "dask" / users.MANIFEST).read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dask", "pandas", "parts"]
+
+
+def test_load_report_of_generated_parts_equals_load_sessions(client, generated, tmp_path):
+    sessions, _ = generated
+    folder = tmp_path / "parts"
+    _split(sessions.head(3000), folder, ["csv", "parquet", "csv.gz"], seed=4)
+    extra = sessions.iloc[[5, 17, 2999]][COLUMNS]
+    extra.to_parquet(folder / "part-003.parquet", index=False)        # sessions found in other parts
+    assert _report_fields(_cluster_report(client, folder)) == _report_fields(_pandas_report(folder))
 
 
 def test_a_session_in_two_parts_that_disagree_stops_naming_both(client, tmp_path):
@@ -240,13 +358,14 @@ def test_a_bad_part_among_good_ones_stops_with_its_name_and_line(client, generat
     lines = bad.read_text().splitlines()
     lines[7] = lines[7].replace(lines[7].split(",")[0], "x12", 1)
     bad.write_text("\n".join(lines) + "\n")
+    # Worded as load_sessions words it for the folder: the folder, then 'part:line'.
     with pytest.raises(ju.JourneyDataError) as expected:
-        ju.load_sessions(bad)
+        ju.load_sessions(folder)
     frame, _ = cluster.read_sessions(folder)
     with pytest.raises(ju.JourneyDataError) as error:
         cluster.preprocess(frame).persist().compute()
     assert str(error.value) == str(expected.value)
-    assert "part-004.csv" in str(error.value) and "line 8" in str(error.value)
+    assert str(error.value).startswith(f"{folder}, column 'user_id'") and "(line part-004.csv:8)" in str(error.value)
     # prepare: nothing is written as if finished, and an earlier output stays as it was.
     good = tmp_path / "good"
     _split(sessions.head(500), good, ["csv", "csv"])
@@ -260,6 +379,23 @@ def test_a_bad_part_among_good_ones_stops_with_its_name_and_line(client, generat
     with pytest.raises(ju.JourneyDataError, match="part-004.csv"):
         cluster.prepare(folder, tmp_path / "new")
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("damage", ["no plan", "two plans", "conflict", "ids"])
+def test_a_bad_row_in_a_part_is_named_as_load_sessions_names_it_in_the_folder(client, tmp_path, damage):
+    header = "user_id,session_id,subscription_type,user_journey\n"
+    rows = {"no plan": "5,1,,A\n5,2, ,B\n", "two plans": "5,1,Annual,A\n5,2,Monthly,B\n",
+            "conflict": "5,1,Annual,A\n5,1,Annual,B\n", "ids": "5,1,Annual,A\n-5,2,Annual,B\nx,3,Annual,C\n"}
+    (tmp_path / "a.csv").write_text(header + "1,1,Annual,A\n")
+    (tmp_path / "b.csv").write_text(header + "2,1,Annual,A\n" + rows[damage])
+    pd.DataFrame({"user_id": [3], "session_id": [1], "subscription_type": ["Annual"],
+                  "user_journey": ["A"]}).to_parquet(tmp_path / "c.parquet", index=False)
+    with pytest.raises(ju.JourneyDataError) as expected:
+        ju.load_sessions(tmp_path)
+    frame, _ = cluster.read_sessions(tmp_path)
+    with pytest.raises(ju.JourneyDataError) as error:
+        frame.compute()
+    assert str(error.value) == str(expected.value)
 
 
 def test_settings_and_arguments_are_checked_like_pandas(client, generated):
@@ -335,37 +471,144 @@ def _whole(sessions, folder):
     return path
 
 
-# --- per-user outputs -----------------------------------------------------------------
+# --- the prepared folder (per-user data), against the pandas engine -------------------------
+
+# Settings as the reports use them, each with the windows of sessions to keep.
+PREPARED = [
+    ("All", "last", [], (3,)),
+    (3, "first", [], (2, 3)),
+    (2, "last", ["Log in"], (3,)),
+    (1, "first", ["Log in", "Other"], (2, 3)),
+]
 
 
-def test_prepare_writes_what_the_reports_need(client, generated, tmp_path):
+def _without_engine(manifest: dict) -> dict:
+    """A manifest without what may differ between the engines."""
+    return {k: v for k, v in manifest.items() if k not in ("seconds", "engine", "outputs")}
+
+
+def _assert_same_prepared(got, expected, sessions, count_from, pages, windows):
+    """Two prepared folders hold the same users, revisits and (but for the engine) manifest."""
+    settings = {"sessions": sessions, "count_from": count_from, "pages_to_remove": pages, "windows": windows}
+    dask_data, pandas_data = users.load_user_data(got, **settings), users.load_user_data(expected, **settings)
+    pd.testing.assert_frame_equal(_by_user(dask_data.users), _by_user(pandas_data.users))
+    pd.testing.assert_frame_equal(dask_data.revisit_counts, pandas_data.revisit_counts)
+    stored = [json.loads((folder / users.MANIFEST).read_text()) for folder in (got, expected)]
+    assert _without_engine(stored[0]) == _without_engine(stored[1])
+    assert (stored[0]["engine"], stored[1]["engine"]) == ("dask", "pandas")
+    return dask_data
+
+
+def _pandas_prepare(source, output, **settings):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ju.JourneyDataWarning)
+        return users.prepare(source, output, **settings)
+
+
+@pytest.fixture(scope="module")
+def damaged_reference(reference_path, tmp_path_factory):
+    """The reference export as 4 CSV parts with repairs to make (see _damaged_reference_parts)."""
+    return _damaged_reference_parts(reference_path, tmp_path_factory.mktemp("damaged") / "parts")
+
+
+@pytest.mark.parametrize("sessions_per_user,count_from,pages,windows", PREPARED)
+def test_prepare_equals_pandas_on_the_reference_in_parts(client, damaged_reference, tmp_path, sessions_per_user,
+                                                         count_from, pages, windows):
+    settings = {"sessions": sessions_per_user, "count_from": count_from, "pages_to_remove": pages,
+                "windows": windows}
+    manifest = cluster.prepare(damaged_reference, tmp_path / "dask", **settings)
+    _pandas_prepare(damaged_reference, tmp_path / "pandas", **settings)
+    data = _assert_same_prepared(tmp_path / "dask", tmp_path / "pandas", sessions_per_user, count_from, pages,
+                                 windows)
+    # The load report is load_sessions' on the folder; one users part per partition, each sorted.
+    assert _report_fields(manifest["load_report"]) == _report_fields(_pandas_report(damaged_reference))
+    assert manifest["outputs"]["users"] == [f"part-{i:05d}.parquet" for i in range(4)]
+    for name in manifest["outputs"]["users"]:
+        assert pd.read_parquet(tmp_path / "dask" / users.USERS / name)["user_id"].is_monotonic_increasing
+    assert len(data.users) == manifest["users"] == manifest["load_report"]["users"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dask", "pandas"]
+
+
+def test_prepare_equals_pandas_on_generated_parts_of_three_kinds(client, generated, tmp_path):
+    _, folder = generated
+    settings = {"sessions": 3, "count_from": "last", "pages_to_remove": ["Log in"], "windows": (2, 3)}
+    manifest = cluster.prepare(folder, tmp_path / "dask", npartitions=7, **settings)
+    _pandas_prepare(folder, tmp_path / "pandas", **settings)
+    _assert_same_prepared(tmp_path / "dask", tmp_path / "pandas", 3, "last", ["Log in"], (2, 3))
+    assert len(manifest["outputs"]["users"]) == 7
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(rows=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 7),
+                               st.lists(st.sampled_from(["A", "B", "Log in", "C"]), min_size=1, max_size=4)),
+                     min_size=1, max_size=30, unique_by=lambda r: (r[0], r[1])),
+       parts=st.integers(1, 3), setting=st.sampled_from(PREPARED), npartitions=st.sampled_from([None, 1, 4]),
+       seed=st.integers(0, 100))
+def test_property_prepare_equals_pandas_on_small_exports(client, tmp_path_factory, rows, parts, setting,
+                                                         npartitions, seed):
+    sessions = pd.DataFrame({"user_id": [u for u, _, _ in rows], "session_id": [s for _, s, _ in rows],
+                             "subscription_type": [["Annual", "Monthly"][u % 2] for u, _, _ in rows],
+                             "user_journey": ["-".join(pages) for _, _, pages in rows]})
+    folder = tmp_path_factory.mktemp("prepared")
+    _split(sessions, folder / "parts", ["csv", "parquet", "csv"][:min(parts, len(rows))], seed=seed)
+    n, end, pages, windows = setting
+    options = {"sessions": n, "count_from": end, "pages_to_remove": pages, "windows": windows}
+    cluster.prepare(folder / "parts", folder / "dask", npartitions=npartitions, **options)
+    _pandas_prepare(folder / "parts", folder / "pandas", **options)
+    _assert_same_prepared(folder / "dask", folder / "pandas", n, end, pages, windows)
+
+
+def test_prepare_of_synthetic_exports_in_parts(client, tmp_path):
+    """Two small generated exports, with sessions repeated across parts."""
+    for seed, n in [(5, 400), (6, 1500)]:
+        sessions = ju.synthetic.generate_sessions(n, seed=seed)
+        folder = tmp_path / f"parts-{seed}"
+        _split(sessions, folder, ["csv", "csv.gz", "parquet"], seed=seed)
+        sessions.iloc[::50][COLUMNS].to_csv(folder / "part-009.csv", index=False)
+        cluster.prepare(folder, tmp_path / f"dask-{seed}", windows=[3, 2])
+        _pandas_prepare(folder, tmp_path / f"pandas-{seed}", windows=[3, 2])
+        data = _assert_same_prepared(tmp_path / f"dask-{seed}", tmp_path / f"pandas-{seed}", "All", "last", [],
+                                     [2, 3])
+        repeated = data.repairs().set_index("problem").loc["row repeated exactly (same user_id and session_id)"]
+        assert repeated["rows"] == len(sessions.iloc[::50]) and repeated["lines"][0] == "part-009.csv:2"
+
+
+def test_prepare_writes_a_prepared_folder(client, generated, tmp_path):
     sessions, folder = generated
     output = tmp_path / "users"
-    manifest = cluster.prepare(folder, output, sessions=3, count_from="first", pages_to_remove=["Log in"], window=2)
+    manifest = cluster.prepare(folder, output, sessions=3, count_from="first", pages_to_remove=["Log in"],
+                               windows=[2])
     assert json.loads((output / cluster.MANIFEST).read_text()) == json.loads(json.dumps(manifest))
+    assert sorted(p.name for p in output.iterdir()) == sorted([cluster.MANIFEST, *cluster.OUTPUTS])
+    data = users.load_user_data(output, sessions=3, count_from="first", pages_to_remove=["Log in"], windows=[2])
     expected = ju.preprocess(sessions, sessions=3, count_from="first", pages_to_remove=["Log in"])
-    journeys = _by_user(pd.read_parquet(output / "journeys"))
+    pd.testing.assert_frame_equal(_by_user(data.journeys()), expected)
     totals = sessions.groupby("user_id").size()
-    pd.testing.assert_frame_equal(journeys.drop(columns="sessions_total"), expected)
-    assert journeys["sessions_total"].tolist() == totals.loc[journeys["user_id"]].tolist()
-    for name, end in [("first_sessions", "first"), ("last_sessions", "last")]:
-        got = _by_user(pd.read_parquet(output / name))
-        pd.testing.assert_frame_equal(got, ju.preprocess(sessions, sessions=2, count_from=end,
-                                                         pages_to_remove=["Log in"]))
+    assert _by_user(data.users)["sessions_total"].tolist() == totals.loc[expected["user_id"]].tolist()
     assert manifest["users"] == len(expected) and manifest["sessions"] == len(sessions)
     assert manifest["settings"] == {"sessions": 3, "count_from": "first", "pages_to_remove": ["Log in"],
-                                    "window": 2}
-    assert manifest["parts"] == [str(p) for p in cluster.part_files(folder)]
+                                    "windows": [2]}
+    assert manifest["load_report"]["parts"] == [p.name for p in cluster.part_files(folder)]
+    assert manifest["engine"] == "dask" and manifest["checksum"] == ju.io.file_checksum(folder)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["users"]
+    with pytest.raises(ValueError, match="windows"):
+        cluster.prepare(folder, output, windows=[0])
+    with pytest.raises(ValueError, match="count_from"):
+        cluster.prepare(folder, output, count_from="middle")
+    assert json.loads((output / cluster.MANIFEST).read_text())["settings"]["windows"] == [2]
 
 
 def test_prepare_refuses_to_replace_a_folder_it_did_not_write(client, generated, tmp_path):
     _, folder = generated
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
-    with pytest.raises(FileExistsError, match="not an output of prepare"):
+    with pytest.raises(FileExistsError, match="not a prepared folder"):
         cluster.prepare(folder, tmp_path / "mine")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
 
 
 def test_command_line_prepare(client, generated, tmp_path, capsys):
@@ -373,11 +616,16 @@ def test_command_line_prepare(client, generated, tmp_path, capsys):
     output = tmp_path / "out"
     code = cluster.main(["prepare", str(folder), "--output", str(output), "--scheduler", client.scheduler.address,
                          "--sessions", "2", "--count-from", "last", "--pages-to-remove", "Log in", "Other",
-                         "--window", "1"])
+                         "--window", "1", "--window", "4"])
     assert code == 0
     assert f"{len(ju.preprocess(sessions)):,} users" in capsys.readouterr().out
-    got = _by_user(pd.read_parquet(output / "journeys")).drop(columns="sessions_total")
-    pd.testing.assert_frame_equal(got, ju.preprocess(sessions, sessions=2, pages_to_remove=["Log in", "Other"]))
+    data = users.load_user_data(output, sessions=2, pages_to_remove=["Log in", "Other"], windows=[1, 4])
+    assert data.manifest["settings"]["windows"] == [1, 4]
+    pd.testing.assert_frame_equal(_by_user(data.journeys()),
+                                  ju.preprocess(sessions, sessions=2, pages_to_remove=["Log in", "Other"]))
+    code = cluster.main(["prepare", str(folder), "--output", str(tmp_path / "default"),
+                         "--scheduler", client.scheduler.address])
+    assert code == 0 and users.read_manifest(tmp_path / "default")["settings"]["windows"] == [3]
     code = cluster.main(["prepare", str(tmp_path / "nothing"), "--output", str(tmp_path / "x"),
                          "--scheduler", client.scheduler.address])
     assert code == 1 and "error: " in capsys.readouterr().err

@@ -9,7 +9,8 @@ one process:
   Parquet) as a Dask DataFrame with one partition per part; each part is read and
   checked by :func:`journey_utils.load_sessions` inside its task, so the messages
   are the same and name the part and its lines. The load reports of the parts are
-  summed into one.
+  summed into one (:func:`summed_report`), equal to what ``load_sessions`` reports
+  for a folder of the parts.
 - :func:`preprocess` shuffles the sessions on ``user_id`` (every user's sessions land
   in one partition), checks what spans parts (one plan per user; a session repeated
   in two parts must agree, and is then dropped as a repeat), and runs
@@ -19,9 +20,11 @@ one process:
   :func:`journey_length` take journeys as a Dask DataFrame, run the pandas metric on
   each partition (on the selected plans) and add the partial counts up; they return
   the pandas objects the pandas functions return, sorted the same way.
-- :func:`prepare` (and ``python -m journey_utils.cluster prepare``) writes what the
-  reports need per user as Parquet: the journeys under the preprocessing settings,
-  each user's first-N and last-N session journeys, and session counts.
+- :func:`prepare` (and ``python -m journey_utils.cluster prepare``) writes the
+  prepared folder the reports read (:mod:`journey_utils.users`): each partition of
+  users makes its rows with :func:`journey_utils.users.user_table` and writes them,
+  and the revisit counts and load reports are added up; the folder's contents equal
+  those of :func:`journey_utils.users.prepare` in one process.
 
 Every user's journey is computed by the pandas code from all of that user's sessions,
 so the figures equal the pandas path's exactly.
@@ -52,6 +55,7 @@ from journey_utils.cluster.metrics import (
 )
 from journey_utils.cluster.parts import (
     PART,
+    check_rows,
     load_report,
     part_files,
     read_sessions,
@@ -69,6 +73,7 @@ __all__ = [
     "MANIFEST",
     "OUTPUTS",
     "PART",
+    "check_rows",
     "is_dask",
     "journey_length",
     "journey_lengths",

@@ -30,20 +30,22 @@ def _check_sessions(data, function: str) -> None:
     check_frame(data, function, REQUIRED)
 
 
-def _collapsed(part: pd.DataFrame) -> pd.DataFrame:
+def _collapsed(part: pd.DataFrame, collapse: bool = True) -> pd.DataFrame:
     """Sessions ready to shuffle: each session's repeated pages collapsed, its raw journey hashed.
 
     Collapsing a session's runs first does not change what :func:`journey_utils.preprocess`
     makes of it (pages are removed page by page and runs are collapsed again after,
     across sessions too), and it shrinks what the shuffle moves several times over. The
     hash (``_raw``) keeps the check of sessions repeated across parts on the journeys as
-    written.
+    written. Without ``collapse`` the journeys are kept as loaded (for what counts page
+    visits before repeats are collapsed).
     """
     if PART not in part.columns:
         part = part.assign(**{PART: pd.Categorical.from_codes(np.zeros(len(part), np.int8), categories=["sessions"])})
     out = part[REQUIRED + [PART]].copy(deep=False)
     # read_sessions made both columns already.
-    out[TARGET] = part[COLLAPSED] if COLLAPSED in part.columns else _tidy_sessions(part[TARGET])
+    if collapse:
+        out[TARGET] = part[COLLAPSED] if COLLAPSED in part.columns else _tidy_sessions(part[TARGET])
     out[RAW] = part[RAW] if RAW in part.columns else _journey_hash(part[TARGET])
     return out
 
@@ -78,14 +80,17 @@ def _journey_hash(journeys: pd.Series) -> np.ndarray:
     return sums[rows]
 
 
-def _checked(sessions: dd.DataFrame, npartitions=None) -> dd.DataFrame:
-    """The sessions shuffled on user_id and checked across parts (see :func:`_across_parts`)."""
+def _checked(sessions: dd.DataFrame, npartitions=None, collapse: bool = True) -> dd.DataFrame:
+    """The sessions shuffled on user_id and checked across parts (see :func:`_across_parts`).
+
+    Each session's repeated pages are collapsed before the shuffle unless ``collapse`` is False.
+    """
     frame = sessions[REQUIRED + [c for c in (PART, COLLAPSED, RAW) if c in sessions.columns]]
     meta = frame._meta[REQUIRED + ([PART] if PART in frame.columns else [])]
     if PART not in meta.columns:
         meta = meta.assign(**{PART: pd.Categorical.from_codes(np.zeros(0, np.int8), categories=["sessions"])})
     meta = meta.assign(**{RAW: np.zeros(0, np.uint64)})
-    frame = frame.map_partitions(_collapsed, meta=meta)
+    frame = frame.map_partitions(_collapsed, collapse, meta=meta)
     by_user = frame.shuffle(on=USER, npartitions=npartitions or sessions.npartitions)
     return by_user.map_partitions(_across_parts, meta=meta.assign(_repeat=np.zeros(0, dtype=bool)))
 
@@ -152,7 +157,8 @@ def repeats(data, *, npartitions=None) -> dd.DataFrame:
     Returns
     -------
     dask.dataframe.DataFrame
-        The first repeats of every partition (``_part``, ``user_id``, ``session_id``) and
+        The repeats of every partition that may be among the first shown (``_part``,
+        ``user_id``, ``session_id``: those of the parts with the lowest numbers) and
         their number in that partition (``total``, ``_partition``).
 
     Examples

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -89,20 +90,21 @@ def part_files(source) -> list[Path]:
     return files
 
 
-def _meta(files: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({USER: pd.Series([], dtype=np.int64), SESSION: pd.Series([], dtype=np.int64),
+def _meta(files: list[str], collapse: bool = True) -> pd.DataFrame:
+    meta = pd.DataFrame({USER: pd.Series([], dtype=np.int64), SESSION: pd.Series([], dtype=np.int64),
                          PLAN: pd.Series([], dtype="str"), TARGET: pd.Series([], dtype="str"),
                          PART: pd.Categorical.from_codes([], categories=files),
                          COLLAPSED: pd.Series([], dtype="str"), RAW: pd.Series([], dtype=np.uint64)})
+    return meta if collapse else meta.drop(columns=COLLAPSED)
 
 
-def _load_part(path: str, number: int, files: list[str], empty_journeys: str) -> pd.DataFrame:
+def _load_part(path: str, number: int, files: list[str], empty_journeys: str, collapse: bool = True) -> pd.DataFrame:
     """One part, read and checked by load_sessions; its load report stays in attrs."""
 
     with warnings.catch_warnings():
         # Repairs are reported once, summed, by load_report(); not once per part in a worker's log.
         warnings.simplefilter("ignore", _io.JourneyDataWarning)
-        data = _io.load_sessions(path, empty_journeys=empty_journeys)
+        data = _load_alone(path, files, empty_journeys)
     report = data.attrs.get("load_report", {})
     out = data[REQUIRED]
     # Text columns as load_sessions makes them are kept as they are (no copy).
@@ -113,10 +115,107 @@ def _load_part(path: str, number: int, files: list[str], empty_journeys: str) ->
     # may run on another worker and split them again).
     from journey_utils.cluster.journeys import _journey_hash, _tidy_sessions
 
-    out[COLLAPSED] = _tidy_sessions(out[TARGET])
+    if collapse:
+        out[COLLAPSED] = _tidy_sessions(out[TARGET])
     out[RAW] = _journey_hash(out[TARGET])
     out.attrs = {"load_report": report}
     return out
+
+
+_REPEATED = "row repeated exactly (same user_id and session_id)"
+
+
+def _load_alone(path: str, files: list[str], empty_journeys: str) -> pd.DataFrame:
+    """``load_sessions`` on one part, with what it allows in a part of a folder.
+
+    A part with a header only, or (dropping empty journeys) only empty journeys, is
+    read as no sessions, as in a folder: only all the parts together must hold some
+    (see :func:`check_rows`). Errors about rows are worded as for the folder.
+    """
+    try:
+        return _io.load_sessions(path, empty_journeys=empty_journeys)
+    except _io.JourneyDataError as error:
+        text = str(error)
+        if len(files) > 1 and text == f"{path}: the file has a header but no session rows":
+            return _no_rows(path, 0, [])
+        if len(files) > 1 and empty_journeys == "drop" and \
+                text.startswith(f"{path}, column '{TARGET}': every session's journey is empty"):
+            report = _io.load_sessions(path, empty_journeys="keep").attrs["load_report"]
+            # Every row is dropped as an empty journey (before any is counted as a repeat).
+            repairs = [{**r, "action": "dropped the session", "dropped": r["rows"]} if r["problem"] == "empty journey"
+                       else r for r in report["repairs"] if r["problem"] != _REPEATED]
+            return _no_rows(path, report["rows_read"], repairs)
+        raise _as_in_folder(error, path, files) from None
+
+
+def _no_rows(path: str, rows_read: int, repairs: list) -> pd.DataFrame:
+    empty = pd.DataFrame({USER: np.zeros(0, np.int64), SESSION: np.zeros(0, np.int64),
+                          PLAN: pd.Series([], dtype="str"), TARGET: pd.Series([], dtype="str")})
+    empty.attrs["load_report"] = {"path": path, "rows_read": int(rows_read), "repairs": repairs, "rows_kept": 0,
+                                  "users": 0}
+    return empty
+
+
+def check_rows(report: dict) -> None:
+    """Stop, as ``load_sessions`` does, when no part holds a session to analyse.
+
+    Parameters
+    ----------
+    report : dict
+        From :func:`summed_report`.
+
+    Raises
+    ------
+    journey_utils.JourneyDataError
+        No session row in any part, or only empty journeys (dropped).
+
+    Examples
+    --------
+    >>> check_rows({"path": "parts", "parts": ["a.csv"], "rows_read": 1, "rows_kept": 1, "repairs": []})
+    """
+    if report.get("rows_kept", 0):
+        return
+    name, parts = report.get("path", ""), report.get("parts", [])
+    if not report.get("rows_read", 0):
+        raise _io.JourneyDataError(f"{name}: the {len(parts)} parts have a header but no session rows")
+    empty = next((r for r in report.get("repairs", []) if r["problem"] == "empty journey"), None)
+    if empty is not None and empty["dropped"] == report["rows_read"]:
+        unit = "line" if any(not p.lower().endswith(_PARQUET) for p in parts) else "row"
+        raise _io.JourneyDataError(f"{name}, column '{TARGET}': every session's journey is empty ({empty['rows']} "
+                                   f"sessions); nothing to analyse ({_describe(empty['lines'], empty['rows'], unit)})")
+
+
+# Problems load_sessions finds in the rows of all parts together, and words with the
+# folder's name and 'part:line': in a part read alone they name the part and its lines.
+_ACROSS_ROWS = re.compile(r"(?P<count>\d+) (values are not non-negative integers|values are too large|sessions have no "
+                          r"plan|rows share a \(user_id, session_id\) with a different row|users have more than one "
+                          r"plan)")
+_WHERE = re.compile(r"\((?P<unit>line|row)(?P<plural>s?) (?P<numbers>\d+(, \d+)*)(?P<more> and \d+ more)?\)$")
+
+
+def _as_in_folder(error: Exception, path: str, files: list[str]) -> Exception:
+    """A part's error about its rows, worded as ``load_sessions`` words it for the folder of parts.
+
+    ``parts, column 'user_id': 1 values are ... (line part-2.csv:7)`` instead of
+    ``parts/part-2.csv, column 'user_id': ... (line 7)``; the count is the part's.
+    Other errors (the part cannot be read, a missing column...) name the part, as
+    ``load_sessions`` does.
+    """
+    text = str(error)
+    head = f"{path}, column '"
+    if len(files) < 2 or not text.startswith(head):
+        return error
+    rest = text[len(path):]
+    problem = rest.split(": ", 1)[1] if ": " in rest else ""
+    where = _WHERE.search(rest)
+    if not _ACROSS_ROWS.match(problem) or where is None:
+        return error
+    label = Path(path).name
+    unit = "line" if any(not f.lower().endswith(_PARQUET) for f in files) else "row"
+    numbers = where["numbers"].split(", ")
+    lines = ", ".join(f"{label}:{n}" for n in numbers)
+    rest = rest[:where.start()] + f"({unit}{where['plural']} {lines}{where['more'] or ''})"
+    return _io.JourneyDataError(_source_name(files) + rest)
 
 
 def _code_type(files):
@@ -165,18 +264,25 @@ def read_sessions(source, *, empty_journeys="drop"):
     >>> sessions.npartitions                           # doctest: +SKIP
     12
     """
+    return _read_parts(source, empty_journeys, collapse=True, function="read_sessions")
+
+
+def _read_parts(source, empty_journeys, *, collapse: bool, function: str):
+    """:func:`read_sessions`; without the collapsed journeys (``_collapsed``) unless ``collapse``."""
     if empty_journeys not in _io.EMPTY_JOURNEYS:
-        raise ValueError(f"read_sessions: empty_journeys must be 'drop' or 'keep'; found {empty_journeys!r}")
+        raise ValueError(f"{function}: empty_journeys must be 'drop' or 'keep'; found {empty_journeys!r}")
     files = [str(p) for p in part_files(source)]
-    name = os.fspath(source) if not isinstance(source, (list, tuple)) else os.path.commonpath(files)
+    # Named as load_sessions names it (a folder without a trailing separator).
+    name = str(Path(os.fspath(source))) if not isinstance(source, (list, tuple)) else os.path.commonpath(files)
     # Keys are named after the files (and their size and time), so two readings of an
     # unchanged source share their tasks, and a changed file is read again.
-    token = dask.base.tokenize(files, [_stamp(Path(p)) for p in files], empty_journeys)
-    loaded = [dask.delayed(_load_part, pure=True)(p, i, files, empty_journeys, dask_key_name=f"load-part-{token}-{i}")
+    token = dask.base.tokenize(files, [_stamp(Path(p)) for p in files], empty_journeys, collapse)
+    loaded = [dask.delayed(_load_part, pure=True)(p, i, files, empty_journeys, collapse,
+                                                  dask_key_name=f"load-part-{token}-{i}")
               for i, p in enumerate(files)]
     reports = [dask.delayed(_part_report, pure=True)(part, name, i, dask_key_name=f"part-report-{token}-{i}")
                for i, part in enumerate(loaded)]
-    frame = dd.from_delayed(loaded, meta=_meta(files), verify_meta=False)
+    frame = dd.from_delayed(loaded, meta=_meta(files, collapse), verify_meta=False)
     return frame, dd.from_delayed(reports, meta=_REPORT_META, verify_meta=False)
 
 
@@ -189,23 +295,33 @@ def _stamp(path: Path) -> tuple:
     return stat.st_size, stat.st_mtime_ns
 
 
-def summed_report(reports: pd.DataFrame, repeats: pd.DataFrame | None = None) -> dict:
-    """One load report for a source of many parts: rows and repairs summed over the parts.
+def summed_report(reports: pd.DataFrame, repeats: pd.DataFrame | None = None, *, users: int | None = None) -> dict:
+    """One load report for a source of many parts, as :func:`journey_utils.load_sessions` makes it.
+
+    Rows and repairs are summed over the parts. For a folder of parts the result equals
+    ``load_sessions(folder).attrs["load_report"]`` in ``path``, ``parts``,
+    ``rows_read``, ``rows_kept``, ``users`` (when given) and ``repairs``: the repairs
+    come in the order ``load_sessions`` lists them, their first lines are the first
+    over the parts in name order (``part-003.csv:17``), and the sessions repeated in
+    two parts are counted with the rows repeated within a part, as one repair.
 
     Parameters
     ----------
     reports : DataFrame
         The computed reports table of :func:`read_sessions` (one row per part).
     repeats : DataFrame, optional
-        The computed table of :func:`repeats` (sessions found in two parts): listed as
-        one more repair, and taken off the rows kept.
+        The computed table of :func:`repeats` (sessions found in two parts): added to
+        the rows repeated exactly, and taken off the rows kept.
+    users : int, optional
+        The number of users kept (known once the sessions are grouped by user).
 
     Returns
     -------
     dict
-        ``path`` (the source), ``parts``, ``rows_read``, ``rows_kept``, ``repairs`` (as in
-        :func:`journey_utils.load_sessions`; their first lines name the part,
-        ``part-003.csv:17``).
+        ``path`` (the source), ``parts`` (the part files' names; not for a source of
+        one file, as ``load_sessions`` does not list it), ``rows_read``, ``rows_kept``,
+        ``users`` (when given), ``repairs`` (each with ``column``, ``problem``,
+        ``action``, ``rows``, ``dropped`` and ``lines``).
 
     Examples
     --------
@@ -216,21 +332,54 @@ def summed_report(reports: pd.DataFrame, repeats: pd.DataFrame | None = None) ->
         if "part_number" in reports.columns else [json.loads(text) for text in reports["report"]]
     files = [str(p.get("path", "")) for p in parts]
     name = str(reports["source"].iloc[0]) if len(reports) else ""
+    repeated = _repeated_lines(repeats, files) if repeats is not None and len(repeats) else {}
+    total = int(repeats.drop_duplicates("_partition")["total"].sum()) if repeated else 0
+    # Lines are named 'part:line' as for a folder; a source of one file numbers them alone.
+    several = len(files) > 1 or bool(name and Path(name).is_dir())
     merged: dict = {}
-    for path, report in zip(files, parts):
-        label = Path(path).name
-        for repair in report.get("repairs", []):
-            key = (repair["column"], repair["problem"], repair["action"])
+    for number, (path, report) in enumerate(zip(files, parts)):
+        label = f"{Path(path).name}:" if several else ""
+        own = {(r["column"], r["problem"], r["action"]): r for r in report.get("repairs", [])}
+        if number in repeated:
+            own.setdefault(_REPEAT_KEY, {"rows": 0, "dropped": 0, "lines": []})
+        for key, repair in own.items():
             entry = merged.setdefault(key, {"column": key[0], "problem": key[1], "action": key[2],
                                             "rows": 0, "dropped": 0, "lines": []})
             entry["rows"] += int(repair.get("rows", 0))
             entry["dropped"] += int(repair.get("dropped", 0))
+            lines = list(repair.get("lines", []))
+            if key == _REPEAT_KEY and number in repeated:
+                # Repeats within the part and in an earlier part, in line order.
+                lines = sorted(set(lines) | set(repeated[number]))
             room = max(_SHOWN - len(entry["lines"]), 0)
-            entry["lines"] += [f"{label}:{line}" for line in repair.get("lines", [])[:room]]
-    extra = _repeat_repairs(repeats) if repeats is not None else []
-    return {"path": name, "parts": files, "rows_read": sum(int(r.get("rows_read", 0)) for r in parts),
-            "rows_kept": sum(int(r.get("rows_kept", 0)) for r in parts) - sum(r["dropped"] for r in extra),
-            "repairs": list(merged.values()) + extra}
+            entry["lines"] += [f"{label}{line}" if several else line for line in lines[:room]]
+    if total:
+        entry = merged[_REPEAT_KEY]
+        entry["rows"] += total
+        entry["dropped"] += total
+    order = {key: rank for rank, key in enumerate(_REPAIR_ORDER)}
+    repairs = sorted(merged.values(), key=lambda r: order.get((r["column"], r["problem"]), len(order)))
+    summed = {"path": name}
+    if several:
+        summed["parts"] = [Path(p).name for p in files]
+    summed.update({"rows_read": sum(int(r.get("rows_read", 0)) for r in parts),
+                   "rows_kept": sum(int(r.get("rows_kept", 0)) for r in parts) - total,
+                   "repairs": repairs})
+    if users is not None:
+        summed["users"] = int(users)
+    return summed
+
+
+# The repairs in the order load_sessions makes (and lists) them: (column, problem).
+_REPAIR_ORDER = [
+    (PLAN, f"{_io._CLEAN_PROBLEM} in the plan name"),
+    (PLAN, "spaces around the plan name"),
+    (TARGET, f"{_io._CLEAN_PROBLEM} in page names"),
+    (TARGET, "spaces around page names or empty page segments"),
+    (TARGET, "empty journey"),
+    (SESSION, _REPEATED),
+]
+_REPEAT_KEY = (*_REPAIR_ORDER[-1], "dropped the repeats")
 
 
 def load_report(report: dict) -> pd.DataFrame:
@@ -339,6 +488,17 @@ def _lines_in_part(path: str, users, sessions) -> str:
 
     Only used to word a message, so it reads the part again.
     """
+    found = _positions_in_part(path, users, sessions)
+    if found is None:
+        return "(lines not found)"
+    numbers, total, unit = found
+    return _describe(numbers, total, unit)
+
+
+def _positions_in_part(path: str, users, sessions):
+    """``(first line numbers, number of rows, unit)`` of the rows of a part holding these
+    (user, session) pairs, as ``load_sessions`` numbers them (lines of a CSV file, rows
+    of a Parquet file); None when the part cannot be read again."""
     path = Path(path)
     parquet = path.name.lower().endswith(_PARQUET)
     try:
@@ -349,17 +509,19 @@ def _lines_in_part(path: str, users, sessions) -> str:
                 frame = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         frame.columns = [str(c).strip().lower() for c in frame.columns]
         ids = [pd.to_numeric(frame[c].astype("str").str.strip(), errors="coerce") for c in (USER, SESSION)]
-        wanted = set(zip(np.asarray(users).tolist(), np.asarray(sessions).tolist()))
-        hit = np.flatnonzero([(u, s) in wanted for u, s in zip(ids[0].tolist(), ids[1].tolist())])
+        # Ids compared as integers (exactly) unless the part writes some as decimals.
+        ids = [i.to_numpy() for i in ids]
+        wanted = pd.MultiIndex.from_arrays([np.asarray(w).astype(i.dtype) for w, i in zip((users, sessions), ids)])
+        hit = np.flatnonzero(pd.MultiIndex.from_arrays(ids).isin(wanted))
     except Exception:  # noqa: BLE001 - the message stands without the lines
-        return "(lines not found)"
+        return None
     if parquet:
-        return _describe([int(h) + 1 for h in hit[:_SHOWN]], len(hit), "row")
+        return [int(h) + 1 for h in hit[:_SHOWN]], len(hit), "row"
     try:
         numbers = _io._Lines(path).of(hit)
     except Exception:  # noqa: BLE001 - row order stands in, as load_sessions does
         numbers = [int(h) + 2 for h in hit[:_SHOWN]]
-    return _describe(numbers, len(hit), "line")
+    return numbers, len(hit), "line"
 
 
 def _describe(numbers, total: int, unit: str) -> str:
@@ -370,24 +532,35 @@ def _describe(numbers, total: int, unit: str) -> str:
 
 
 def _repeats(part: pd.DataFrame) -> pd.DataFrame:
-    """The first repeats dropped in a checked partition, with their number."""
-    repeated = part[part["_repeat"].to_numpy()]
-    first = repeated[[PART, USER, SESSION]].head(_SHOWN)
-    return first.assign(total=np.full(len(first), len(repeated), dtype=np.int64))
+    """The repeats dropped in a checked partition that may be among the first shown, with their number.
+
+    Every repeat from the parts with the lowest numbers, up to the part of the
+    partition's tenth repeat: the first repeats over all partitions in part order are
+    among them, and so are all repeats of each part those first ones come from.
+    """
+    repeated = part[part["_repeat"].to_numpy()][[PART, USER, SESSION]]
+    if len(repeated) > _SHOWN:
+        codes = np.sort(repeated[PART].cat.codes.to_numpy())
+        repeated = repeated[repeated[PART].cat.codes.to_numpy() <= codes[_SHOWN - 1]]
+    total = int(part["_repeat"].to_numpy().sum())
+    return repeated.assign(total=np.full(len(repeated), total, dtype=np.int64))
 
 
-def _repeat_repairs(table: pd.DataFrame) -> list[dict]:
-    """The load-report entry for sessions repeated in two parts (none when there are none)."""
-    if not len(table):
-        return []
-    total = int(table.drop_duplicates("_partition")["total"].sum())
-    files = _files_of(table)
-    shown = table.sort_values([PART, USER, SESSION]).head(_SHOWN)
-    lines = []
-    for code in sorted(set(shown[PART].cat.codes.tolist())):
-        group = shown[shown[PART].cat.codes.to_numpy() == code]
-        lines.append(f"{Path(files[code]).name} {_lines_in_part(files[code], group[USER], group[SESSION])}")
-    return [{"column": SESSION, "problem": "session repeated exactly in another part (same user_id and session_id)",
-             "action": "dropped the repeats", "rows": total, "dropped": total, "lines": lines}]
+def _repeated_lines(table: pd.DataFrame, files: list[str]) -> dict:
+    """The first lines of the repeats in each part, by part number, for the first parts that have any.
 
-
+    Parts are read again to find the lines, in part order, until enough lines are known
+    to show.
+    """
+    known = _files_of(table) or files
+    codes = table[PART].cat.codes.to_numpy()
+    found, count = {}, 0
+    for code in sorted(set(codes.tolist())):
+        if count >= _SHOWN:
+            break
+        group = table[codes == code]
+        result = _positions_in_part(known[code], group[USER].to_numpy(), group[SESSION].to_numpy())
+        numbers, total, _ = result if result is not None else ([], len(group), "line")
+        found[code] = numbers
+        count += total
+    return found

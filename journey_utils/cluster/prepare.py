@@ -1,10 +1,8 @@
-"""Per-user outputs for the reports, computed on the cluster and written as Parquet; the command line."""
+"""The prepared folder of the reports (per-user data) computed on the cluster; the command line."""
 
 from __future__ import annotations
 
 import argparse
-import glob
-import json
 import os
 import shutil
 import sys
@@ -12,79 +10,71 @@ import time
 from pathlib import Path
 
 import dask
-import numpy as np
 import pandas as pd
 
 from journey_utils import io as _io
-from journey_utils._checks import check_positive_int
-from journey_utils.cluster.journeys import (
-    _checked,
-    _journeys_part,
-    _repeats_meta,
-    _repeats_with_partition,
-    _settings,
-)
-from journey_utils.cluster.parts import read_sessions, summed_report
-from journey_utils.columns import USER
+from journey_utils import users as _users
+from journey_utils.cluster.journeys import _checked, _repeats_meta, _repeats_with_partition
+from journey_utils.cluster.parts import REQUIRED, _read_parts, check_rows, summed_report
 
-# --- per-user outputs for the reports -------------------------------------------------------
+# --- the prepared folder -----------------------------------------------------------------
 
-#: What :func:`prepare` writes in its output folder, each a folder of Parquet parts.
-OUTPUTS = ("journeys", "first_sessions", "last_sessions")
-MANIFEST = "manifest.json"
+#: The manifest of a prepared folder, and what the folder holds besides it.
+MANIFEST = _users.MANIFEST
+OUTPUTS = (_users.USERS, _users.REVISITS)
 
 
-def _per_user_part(part: pd.DataFrame, sessions, count_from, pages, total: bool) -> pd.DataFrame:
-    """One partition's journeys, with every user's number of sessions when ``total``."""
-    journeys = _journeys_part(part, sessions, count_from, pages)
-    if total:
-        users = part[USER].to_numpy()[~part["_repeat"].to_numpy()]
-        # Both are sorted by user, one row per user in the journeys.
-        users, counts = np.unique(users, return_counts=True)
-        journeys["sessions_total"] = counts.astype(np.int64) if np.array_equal(users, journeys[USER].to_numpy()) \
-            else pd.Series(counts, index=users).reindex(journeys[USER].to_numpy()).to_numpy(dtype=np.int64)
-    return journeys
+def _prepare_part(part: pd.DataFrame, folder: str, options: dict, windows: list, partition_info=None) -> pd.DataFrame:
+    """One shuffled partition (its users' sessions, repeats marked): its user table written
+    as a Parquet part (none for a partition without users), its revisit counts returned."""
+    repeat = part["_repeat"].to_numpy()
+    kept = (part[~repeat] if repeat.any() else part)[REQUIRED]
+    if not len(kept):
+        return _users.combine_revisits([])
+    table = _users.user_table(kept, windows=windows, **options)
+    number = partition_info["number"] if partition_info else 0
+    table.to_parquet(Path(folder) / f"part-{number:05d}.parquet", index=False)
+    return _users.revisit_counts(kept, **options)
 
 
-def prepare(source, output, *, sessions="All", count_from="last", pages_to_remove=(), window=3,
+def prepare(source, output, *, sessions="All", count_from="last", pages_to_remove=(), windows=(3,),
             npartitions=None, empty_journeys="drop") -> dict:
-    """Compute on the cluster what the reports need per user, and write it as Parquet.
+    """Write the prepared folder of an export (the reports' per-user data) from a Dask cluster.
+
+    The folder is the one :func:`journey_utils.users.prepare` writes in one process,
+    with the same contents: the user table (:func:`journey_utils.users.user_table`)
+    in Parquet parts under ``users/``, the revisit counts (``revisits.parquet``) and
+    ``manifest.json`` (source, settings, the load report as
+    :func:`journey_utils.load_sessions` makes it for a folder of parts, counts). Only
+    the manifest's ``engine``, ``seconds`` and ``outputs`` (the part files) differ.
 
     Runs on the current Dask client (``distributed.Client``), or Dask's default
-    scheduler without one. Every part is read once, the sessions are shuffled once,
-    and no process holds all the sessions. The output folder appears complete or not
-    at all: it is written under a temporary name next to ``output`` and renamed at the
-    end, replacing an earlier output of this function (a bad part, or any error,
-    leaves ``output`` as it was).
-
-    What ``output`` holds (each dataset a folder of ``part-NNNNN.parquet`` files, one
-    row per user, every part sorted by ``user_id``; users are spread over parts by a
-    hash of their id, so sort by ``user_id`` for the pandas row order):
-
-    - ``journeys/``: :func:`journey_utils.preprocess` with ``sessions``, ``count_from``
-      and ``pages_to_remove`` — ``user_id`` (int64), ``subscription_type`` (string),
-      ``user_journey`` (string), ``session_id`` (int64, the latest session kept),
-      ``n_sessions`` (int64, sessions joined) — plus ``sessions_total`` (int64, all the
-      user's sessions);
-    - ``first_sessions/`` and ``last_sessions/``: the same preprocessing of each
-      user's first and last ``window`` sessions (same columns without ``sessions_total``);
-    - ``manifest.json``: the source and its parts, the settings, the summed load
-      report (repairs in every part, and sessions repeated across parts), the numbers
-      of sessions and users, and the files written.
+    scheduler without one. Every part is read once (by ``load_sessions``, in a task),
+    the sessions are shuffled once on ``user_id``, and each partition (all sessions of
+    its users; sessions repeated across parts kept once) makes its users' rows with
+    :func:`journey_utils.users.user_table` and writes them itself, so no process holds
+    all sessions or all users. Each partition's revisit counts
+    (:func:`journey_utils.users.revisit_counts`, small) are added up here. The folder
+    is written under a temporary name beside ``output`` (on a file system every worker
+    can write to) and renamed when complete: a bad part, or any error, leaves
+    ``output`` as it was.
 
     Parameters
     ----------
     source : str, path-like or list
         A folder, glob or list of session parts (see :func:`read_sessions`).
     output : str or path-like
-        The output folder (on a file system every worker can write to).
+        The prepared folder to write; replaces an earlier one (a folder holding
+        something else is refused).
     sessions, count_from, pages_to_remove
         The preprocessing settings, as in :func:`journey_utils.preprocess`.
-    window : int, default 3
-        N of the first-N and last-N session journeys.
+    windows : int or sequence of int, default (3,)
+        The N of the first-N, last-N and after-first-N session journeys kept per user.
     npartitions : int, optional
-        Partitions after the shuffle (default: one per part).
+        Partitions after the shuffle (default: one per part); more makes each task
+        smaller.
     empty_journeys : {'drop', 'keep'}, default 'drop'
+        As in :func:`journey_utils.load_sessions`.
 
     Returns
     -------
@@ -95,85 +85,32 @@ def prepare(source, output, *, sessions="All", count_from="last", pages_to_remov
     --------
     >>> from distributed import Client                                # doctest: +SKIP
     >>> with Client(local_cluster()):                                 # doctest: +SKIP
-    ...     manifest = prepare("exports/", "build/users", sessions=3)
+    ...     manifest = prepare("exports/", "build/users", sessions=3, windows=[2, 3])
     """
-    window = check_positive_int(window, "window", "prepare")
-    pages, _ = _settings(sessions, count_from, pages_to_remove)
-    _settings(window, "first", pages)
-    output = Path(os.fspath(output)).absolute()
-    if output.exists() and not (output.is_dir() and ((output / MANIFEST).is_file() or not any(output.iterdir()))):
-        raise FileExistsError(f"prepare: {output} exists and is not an output of prepare (no {MANIFEST}); "
-                              "choose another folder or remove it")
+    settings = _users._settings(sessions, count_from, pages_to_remove, windows, "prepare")
+    options = {key: settings[key] for key in ("sessions", "count_from", "pages_to_remove")}
     started = time.time()
-    data, reports = read_sessions(source, empty_journeys=empty_journeys)
-    checked = _checked(data, npartitions)
-    frames = {
-        "journeys": (sessions, count_from, True),
-        "first_sessions": (window, "first", False),
-        "last_sessions": (window, "last", False),
-    }
-    temporary = output.parent / f".{output.name}.partial-{os.getpid()}"
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir(parents=True)
+    data, reports = _read_parts(source, empty_journeys, collapse=False, function="prepare")
+    # Page visits are counted before repeats are collapsed: the sessions travel as loaded.
+    checked = _checked(data, npartitions, collapse=False)
+    temporary = _users.temporary_folder(output)
     try:
-        writes = []
-        for name, (n, end, total) in frames.items():
-            meta = _settings(n, end, pages)[1]
-            if total:
-                meta = meta.assign(sessions_total=np.zeros(0, np.int64))
-            frame = checked.map_partitions(_per_user_part, n, end, pages, total, meta=meta)
-            writes.append(frame.to_parquet(str(temporary / name), write_index=False, compute=False,
-                                           name_function=lambda i: f"part-{i:05d}.parquet"))
+        folder = temporary / _users.USERS
+        folder.mkdir()
+        counts = checked.map_partitions(_prepare_part, str(folder), options, settings["windows"],
+                                        meta=_users.combine_revisits([]), partition_info=True)
         table = checked.map_partitions(_repeats_with_partition, meta=_repeats_meta(checked), partition_info=True)
-        # The Parquet writes and the load reports computed together: one reading, one shuffle.
-        *_, loaded, repeated = dask.compute(*writes, reports, table)
+        # The parts written, the revisits and the load reports computed together: one reading, one shuffle.
+        counted, loaded, repeated = dask.compute(counts, reports, table)
+        named = list(source) if isinstance(source, tuple) else source
         summed = summed_report(loaded, repeated)
-        files = {name: sorted(p.name for p in (temporary / name).glob("*.parquet")) for name in frames}
-        users = sum(_parquet_rows(temporary / "journeys" / f) for f in files["journeys"])
-        summed["users"] = users
-        manifest = {
-            "source": summed["path"],
-            "parts": summed["parts"],
-            "checksum": _checksum(source),
-            "settings": {"sessions": sessions, "count_from": count_from, "pages_to_remove": pages, "window": window},
-            "load_report": summed,
-            "sessions": summed["rows_kept"],
-            "users": users,
-            "outputs": {name: {"folder": name, "files": files[name]} for name in frames},
-            "seconds": round(time.time() - started, 3),
-        }
-        (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-        _replace(temporary, output)
+        check_rows(summed)
+        manifest = _users.new_manifest(named, summed, settings, engine="dask")
+        _users.finish_prepared(temporary, output, _users.combine_revisits([counted]), manifest, started=started)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     return manifest
-
-
-def _parquet_rows(path: Path) -> int:
-    import pyarrow.parquet as pq
-
-    return pq.read_metadata(path).num_rows
-
-
-def _checksum(source):
-    """The source's checksum as the reports show it, when the io module computes one for it."""
-    compute = getattr(_io, "file_checksum", None)
-    if compute is None or isinstance(source, (list, tuple)) or glob.has_magic(os.fspath(source)):
-        return None
-    try:
-        return compute(source)
-    except Exception:  # noqa: BLE001 - the checksum is informative only
-        return None
-
-
-def _replace(temporary: Path, output: Path) -> None:
-    """Put the finished folder in place of ``output`` (two renames; the old one is removed)."""
-    old = output.parent / f".{output.name}.old-{os.getpid()}"
-    if output.exists():
-        os.replace(output, old)
-    os.replace(temporary, output)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def local_cluster(n_workers=None, memory_limit="auto", **options):
@@ -216,9 +153,9 @@ def _sessions_arg(text: str):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m journey_utils.cluster",
-        description="Sessions -> per-user journeys on a Dask cluster, written as Parquet for the reports.")
+        description="Sessions -> the reports' per-user data on a Dask cluster, written as a prepared folder.")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("prepare", help="compute the per-user journeys the reports need",
+    run = commands.add_parser("prepare", help="write the per-user data the reports read",
                               description=prepare.__doc__.split("\n\n")[0])
     run.add_argument("data", help="a folder or glob of session parts (CSV, compressed too, or Parquet), or one file")
     run.add_argument("--output", required=True, help="output folder (replaced when complete)")
@@ -229,7 +166,9 @@ def main(argv=None) -> int:
     run.add_argument("--sessions", type=_sessions_arg, default="All", help="'All' or sessions per user to keep")
     run.add_argument("--count-from", choices=("first", "last"), default="last")
     run.add_argument("--pages-to-remove", nargs="*", default=[], metavar="PAGE")
-    run.add_argument("--window", type=int, default=3, help="N of the first-N and last-N session journeys")
+    run.add_argument("--window", type=int, action="append", metavar="N", dest="windows",
+                     help="N of the first-N, last-N and after-first-N session journeys (repeat for several; "
+                     "default 3)")
     run.add_argument("--partitions", type=int, help="partitions after the shuffle (default: one per part)")
     args = parser.parse_args(argv)
 
@@ -248,7 +187,7 @@ def main(argv=None) -> int:
             client = Client(cluster)
         with client:
             manifest = prepare(args.data, args.output, sessions=args.sessions, count_from=args.count_from,
-                               pages_to_remove=args.pages_to_remove, window=args.window,
+                               pages_to_remove=args.pages_to_remove, windows=args.windows or (3,),
                                npartitions=args.partitions)
     except (_io.JourneyDataError, ValueError, TypeError, FileExistsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -257,9 +196,10 @@ def main(argv=None) -> int:
         if cluster is not None:
             cluster.close()
     report = manifest["load_report"]
+    parts = len(report.get("parts", [])) or 1
     print(f"{args.output}: {manifest['users']:,} users from {manifest['sessions']:,} sessions "
-          f"({report['rows_read']:,} rows in {len(manifest['parts'])} parts, {len(report['repairs'])} kinds of repair) "
-          f"in {manifest['seconds']:.1f} s")
+          f"({report['rows_read']:,} rows in {parts} part{'s' if parts > 1 else ''}, "
+          f"{len(report['repairs'])} kinds of repair) in {manifest['seconds']:.1f} s")
     return 0
 
 
