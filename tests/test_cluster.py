@@ -209,7 +209,7 @@ def test_a_session_in_two_parts_is_a_repeat_when_they_agree(client, tmp_path):
 
 # --- the load report of a folder of parts, as load_sessions makes it ---------------------
 
-REPORT_FIELDS = ("path", "parts", "rows_read", "rows_kept", "users", "repairs")
+REPORT_FIELDS = ("path", "parts", "rows_read", "rows_kept", "users", "repairs", "notes")
 
 
 def _report_fields(report: dict) -> dict:
@@ -284,6 +284,31 @@ def test_load_report_of_parts_equals_load_sessions_on_the_folder(client, referen
     # One partition after the shuffle holds every repeat; three spread them.
     for npartitions in (None, 1, 3):
         assert _report_fields(_cluster_report(client, folder, npartitions)) == _report_fields(expected)
+
+
+def test_plans_differing_only_in_case_across_parts_are_noted_as_in_the_folder(client, tmp_path):
+    header = "user_id,session_id,subscription_type,user_journey\n"
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "a.csv").write_text(header + "1,1,Annual,A\n2,1,Monthly,B\n")
+    (folder / "b.csv").write_text(header + "3,1,Monthly,A\n\n4,1,annual,A\n5,1,MONTHLY,A\n6,1, ANNUAL ,B\n")
+    pd.DataFrame({"user_id": [7, 8], "session_id": [1, 1], "subscription_type": ["monthly", "Annual"],
+                  "user_journey": ["A", "B"]}).to_parquet(folder / "c.parquet", index=False)
+    report = _cluster_report(client, folder)
+    assert _report_fields(report) == _report_fields(_pandas_report(folder))
+    assert len(report["notes"]) == 2 and "(first lines a.csv:2, b.csv:4, b.csv:6)" in report["notes"][0]
+    cluster.prepare(folder, tmp_path / "dask")
+    assert users.read_manifest(tmp_path / "dask")["load_report"]["notes"] == report["notes"]
+
+
+def test_repeats_lines_leave_out_a_session_dropped_as_an_empty_journey(client, tmp_path):
+    header = "user_id,session_id,subscription_type,user_journey\n"
+    (tmp_path / "a.csv").write_text(header + "1,1,Annual,A\n1,2,Annual,B\n")
+    # Line 2 is an empty journey of a session that line 4 repeats.
+    (tmp_path / "b.csv").write_text(header + "1,1,Annual, -\n2,1,Annual,A\n1,1,Annual,A\n1,2,Annual,B\n")
+    report = _cluster_report(client, tmp_path)
+    assert _report_fields(report) == _report_fields(_pandas_report(tmp_path))
+    assert report["repairs"][-1]["lines"] == ["b.csv:4", "b.csv:5"]
 
 
 @pytest.mark.parametrize("damage", ["header only", "empty journeys"])

@@ -224,8 +224,11 @@ def _code_type(files):
 
 def _part_report(part: pd.DataFrame, source: str, number: int) -> pd.DataFrame:
     report = part.attrs.get("load_report", {})
+    # The part's plans, to tell plans whose names differ only in case across parts.
+    plans = sorted(str(p) for p in _codes.labels(part[PLAN])[1]) if len(part) else []
     return pd.DataFrame({"source": pd.Series([source], dtype="str"), "part_number": np.int64(number),
-                         "report": pd.Series([json.dumps(report)], dtype="str")})
+                         "report": pd.Series([json.dumps(report)], dtype="str"),
+                         "plans": pd.Series([json.dumps(plans)], dtype="str")})
 
 
 def read_sessions(source, *, empty_journeys="drop"):
@@ -287,7 +290,7 @@ def _read_parts(source, empty_journeys, *, collapse: bool, function: str):
 
 
 _REPORT_META = pd.DataFrame({"source": pd.Series([], dtype="str"), "part_number": pd.Series([], dtype=np.int64),
-                             "report": pd.Series([], dtype="str")})
+                             "report": pd.Series([], dtype="str"), "plans": pd.Series([], dtype="str")})
 
 
 def _stamp(path: Path) -> tuple:
@@ -367,7 +370,65 @@ def summed_report(reports: pd.DataFrame, repeats: pd.DataFrame | None = None, *,
                    "repairs": repairs})
     if users is not None:
         summed["users"] = int(users)
+    notes = _case_notes(reports, files, name) if several and "plans" in reports.columns else []
+    if notes:
+        summed["notes"] = notes
     return summed
+
+
+def _case_notes(reports: pd.DataFrame, files: list[str], name: str) -> list[str]:
+    """``load_sessions``' notes on plans whose names differ only in case, over all the parts."""
+    ordered = reports.sort_values("part_number") if "part_number" in reports.columns else reports
+    plans = [json.loads(text) for text in ordered["plans"]]
+    groups: dict = {}
+    for plan in sorted({p for part in plans for p in part}):
+        groups.setdefault(plan.casefold(), []).append(plan)
+    notes = []  # (first row of the group, note): in the order load_sessions meets the plans
+    for members in (m for m in groups.values() if len(m) > 1):
+        # Each plan's first row: in the first part that holds it.
+        first = {}
+        for number, part in enumerate(plans):
+            for plan in (p for p in members if p in part and p not in first):
+                first[plan] = (number, _first_row_of_plan(files[number], plan))
+        unit = "line" if any(not f.lower().endswith(_PARQUET) for f in files) else "row"
+        lines = [f"{Path(files[n]).name}:{line}" for n, line in sorted(first.values(), key=_row_order)]
+        shown = " and ".join(repr(p) for p in members)
+        notes.append((min(first.values(), key=_row_order),
+                      f"{name}, column '{PLAN}': the plans {shown} differ only in case; they are kept as "
+                      f"{len(members)} plans (if they are one plan, give it one name in the export) "
+                      f"(first {unit}s {', '.join(lines)})"))
+    return [note for _, note in sorted(notes, key=lambda n: _row_order(n[0]))]
+
+
+def _row_order(where):
+    number, line = where
+    return number, line if isinstance(line, int) else -1
+
+
+def _first_row_of_plan(path: str, plan: str):
+    """The line (CSV) or row (Parquet) of the first row of ``plan`` in a part, as ``load_sessions``
+    numbers them (the part is read again; only for a note)."""
+    import unicodedata
+
+    path = Path(path)
+    parquet = path.name.lower().endswith(_PARQUET)
+    try:
+        if parquet:
+            frame = pd.read_parquet(path)
+        else:
+            with _io._pandas_input(path) as source:
+                frame = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        frame.columns = [str(c).strip().lower() for c in frame.columns]
+        names = frame[PLAN].astype("str").map(lambda v: unicodedata.normalize("NFC", _io._INVISIBLE_PY.sub("", v)))
+        position = int(np.argmax((names.str.strip() == plan).to_numpy(dtype=bool)))
+    except Exception:  # noqa: BLE001 - the note stands with the row order
+        return "?"
+    if parquet:
+        return position + 1
+    try:
+        return _io._Lines(path).of([position])[0]
+    except Exception:  # noqa: BLE001 - row order stands in, as load_sessions does
+        return position + 2
 
 
 # The repairs in the order load_sessions makes (and lists) them: (column, problem).
@@ -513,6 +574,7 @@ def _positions_in_part(path: str, users, sessions):
         ids = [i.to_numpy() for i in ids]
         wanted = pd.MultiIndex.from_arrays([np.asarray(w).astype(i.dtype) for w, i in zip((users, sessions), ids)])
         hit = np.flatnonzero(pd.MultiIndex.from_arrays(ids).isin(wanted))
+        hit = _without_empty(hit, frame, ids)
     except Exception:  # noqa: BLE001 - the message stands without the lines
         return None
     if parquet:
@@ -522,6 +584,20 @@ def _positions_in_part(path: str, users, sessions):
     except Exception:  # noqa: BLE001 - row order stands in, as load_sessions does
         numbers = [int(h) + 2 for h in hit[:_SHOWN]]
     return numbers, len(hit), "line"
+
+
+def _without_empty(hit: np.ndarray, frame: pd.DataFrame, ids) -> np.ndarray:
+    """The rows ``hit`` without those of an empty journey where the same session has a journey
+    (loading dropped them as empty journeys, not as repeats)."""
+    if not len(hit) or TARGET not in frame.columns:
+        return hit
+    text = frame[TARGET].iloc[hit].astype("str").fillna("").map(lambda j: _io._INVISIBLE_PY.sub("", j))
+    blank = text.str.fullmatch(r"[\s-]*").fillna(True).to_numpy(dtype=bool)
+    if not blank.any():
+        return hit
+    keys = pd.DataFrame({"user": ids[0][hit], "session": ids[1][hit], "filled": ~blank})
+    filled = keys.groupby(["user", "session"], dropna=False)["filled"].transform("any").to_numpy(dtype=bool)
+    return hit[~blank | ~filled]
 
 
 def _describe(numbers, total: int, unit: str) -> str:
