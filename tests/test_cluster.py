@@ -301,6 +301,46 @@ def test_plans_differing_only_in_case_across_parts_are_noted_as_in_the_folder(cl
     assert users.read_manifest(tmp_path / "dask")["load_report"]["notes"] == report["notes"]
 
 
+def test_parts_with_other_columns_are_refused_as_in_a_folder(client, tmp_path):
+    header = "user_id,session_id,subscription_type,user_journey"
+    (tmp_path / "a.csv").write_text(header + "\n1,1,Annual,A\n")
+    (tmp_path / "b.csv").write_text(header + ",device\n2,1,Annual,A,phone\n")
+    with pytest.raises(ju.JourneyDataError) as expected:
+        ju.load_sessions(tmp_path)
+    with pytest.raises(ju.JourneyDataError) as error:
+        cluster.read_sessions(tmp_path)
+    assert str(error.value) == str(expected.value)
+    # Same columns: a session in two parts is a repeat only when the other columns agree too.
+    (tmp_path / "a.csv").write_text(header + ",device\n1,1,Annual,A,phone\n2,1,Annual,A,phone\n")
+    assert _report_fields(_cluster_report(client, tmp_path)) == _report_fields(_pandas_report(tmp_path))
+    (tmp_path / "b.csv").write_text(header + ",device\n2,1,Annual,A,tablet\n")
+    with pytest.raises(ju.JourneyDataError, match="share a \\(user_id, session_id\\) with a different row"):
+        ju.load_sessions(tmp_path)
+    frame, _ = cluster.read_sessions(tmp_path)
+    with pytest.raises(ju.JourneyDataError, match="user 2, session 1: a.csv line 3, b.csv line 2"):
+        cluster.preprocess(frame).compute()
+
+
+def test_sessions_saved_as_parquet_parts_are_reported_as_in_a_folder(client, tmp_path):
+    import warnings
+
+    sessions = ju.synthetic.generate_sessions(600, seed=8)
+    (tmp_path / "csv").mkdir()
+    _split(sessions, tmp_path / "csv", ["csv", "csv"], seed=2)
+    with open(tmp_path / "csv" / "part-000.csv", "a") as handle:
+        handle.write("999,1, Annual ,Homepage\n")
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ju.JourneyDataWarning)
+        for name in ("part-000", "part-001"):
+            ju.save_sessions(ju.load_sessions(tmp_path / "csv" / f"{name}.csv"), folder / f"{name}.parquet")
+    assert _report_fields(_cluster_report(client, folder)) == _report_fields(_pandas_report(folder))
+    cluster.prepare(folder, tmp_path / "dask")
+    _pandas_prepare(folder, tmp_path / "pandas")
+    _assert_same_prepared(tmp_path / "dask", tmp_path / "pandas", "All", "last", [], [3])
+
+
 def test_repeats_lines_leave_out_a_session_dropped_as_an_empty_journey(client, tmp_path):
     header = "user_id,session_id,subscription_type,user_journey\n"
     (tmp_path / "a.csv").write_text(header + "1,1,Annual,A\n1,2,Annual,B\n")

@@ -118,6 +118,11 @@ def _load_part(path: str, number: int, files: list[str], empty_journeys: str, co
     if collapse:
         out[COLLAPSED] = _tidy_sessions(out[TARGET])
     out[RAW] = _journey_hash(out[TARGET])
+    extras = [c for c in data.columns if c not in REQUIRED]
+    if extras:
+        # A session repeated in another part is a repeat only when its other columns agree too.
+        with np.errstate(over="ignore"):
+            out[RAW] = out[RAW].to_numpy() + pd.util.hash_pandas_object(data[extras], index=False).to_numpy() * _MIX
     out.attrs = {"load_report": report}
     return out
 
@@ -133,7 +138,13 @@ def _load_alone(path: str, files: list[str], empty_journeys: str) -> pd.DataFram
     (see :func:`check_rows`). Errors about rows are worded as for the folder.
     """
     try:
-        return _io.load_sessions(path, empty_journeys=empty_journeys)
+        data = _io.load_sessions(path, empty_journeys=empty_journeys)
+        report = data.attrs.get("load_report", {})
+        if "checksum" in report and report.get("path") != path:
+            # Sessions saved by save_sessions, read as saved: in a folder they are checked
+            # again like any part, and found clean.
+            data.attrs["load_report"] = _saved_report(data, path)
+        return data
     except _io.JourneyDataError as error:
         text = str(error)
         if len(files) > 1 and text == f"{path}: the file has a header but no session rows":
@@ -146,6 +157,15 @@ def _load_alone(path: str, files: list[str], empty_journeys: str) -> pd.DataFram
                        else r for r in report["repairs"] if r["problem"] != _REPEATED]
             return _no_rows(path, report["rows_read"], repairs)
         raise _as_in_folder(error, path, files) from None
+
+
+def _saved_report(data: pd.DataFrame, path: str) -> dict:
+    """The load report of sessions saved by ``save_sessions`` checked again as a part of a folder."""
+    empty = np.flatnonzero((data[TARGET].str.len() == 0).to_numpy(dtype=bool))
+    repairs = [{"column": TARGET, "problem": "empty journey", "action": "kept as a journey of length 0",
+                "rows": len(empty), "lines": [int(p) + 1 for p in empty[:_SHOWN]], "dropped": 0}] if len(empty) else []
+    return {"path": path, "rows_read": len(data), "repairs": repairs, "rows_kept": len(data),
+            "users": int(data[USER].nunique())}
 
 
 def _no_rows(path: str, rows_read: int, repairs: list) -> pd.DataFrame:
@@ -218,6 +238,45 @@ def _as_in_folder(error: Exception, path: str, files: list[str]) -> Exception:
     return _io.JourneyDataError(_source_name(files) + rest)
 
 
+# Odd 64-bit multiplier mixing the other columns' hash into the journey's (wrapping).
+_MIX = np.uint64(0xBF58476D1CE4E5B9)
+
+
+def _column_names(path: str) -> list[str]:
+    """A part's columns as ``load_sessions`` names them (required ones canonical, extras as written)."""
+    if _parquet_file(path):
+        import pyarrow.parquet as pq
+
+        found = [str(c) for c in pq.read_schema(path).names if not re.fullmatch(r"__index_level_\d+__", str(c))]
+        return _io._names(found, path)
+    return _io._header(Path(path), path)
+
+
+def _parquet_file(path: str) -> bool:
+    from journey_utils import _parquet
+
+    return _parquet.is_parquet(Path(path))
+
+
+def _check_columns(files: list[str]) -> None:
+    """Every part has the first part's columns, as ``load_sessions`` asks of a folder (headers only are read).
+
+    A part whose header cannot be read is left to reading it, which says what is wrong.
+    """
+    first = None
+    for path in files:
+        try:
+            names = _column_names(path)
+        except Exception:  # noqa: BLE001 - reading the part gives the message
+            return
+        if first is None:
+            first = (path, names)
+        elif names != first[1]:
+            raise _io.JourneyDataError(
+                f"{path}: the columns ({', '.join(names)}) differ from those of the first part, "
+                f"{Path(first[0]).name} ({', '.join(first[1])}); every part must have the same columns")
+
+
 def _code_type(files):
     return np.int8 if len(files) < 127 else np.int16 if len(files) < 32767 else np.int32
 
@@ -275,6 +334,8 @@ def _read_parts(source, empty_journeys, *, collapse: bool, function: str):
     if empty_journeys not in _io.EMPTY_JOURNEYS:
         raise ValueError(f"{function}: empty_journeys must be 'drop' or 'keep'; found {empty_journeys!r}")
     files = [str(p) for p in part_files(source)]
+    if len(files) > 1:
+        _check_columns(files)
     # Named as load_sessions names it (a folder without a trailing separator).
     name = str(Path(os.fspath(source))) if not isinstance(source, (list, tuple)) else os.path.commonpath(files)
     # Keys are named after the files (and their size and time), so two readings of an
