@@ -447,7 +447,7 @@ def new_manifest(source, load_report: Mapping, settings: Mapping, *, engine: str
         if isinstance(source, (str, os.PathLike)) and glob.has_magic(os.fspath(source)):
             parts = sorted(glob.glob(os.fspath(source)))
         report["checksum"] = io.file_checksum(parts)
-    return {"format": FORMAT, "engine": engine, "source": os.fspath(source) if not isinstance(source, list)
+    return {"format": FORMAT, "engine": engine, "source": os.fspath(source) if not isinstance(source, (list, tuple))
             else [os.fspath(s) for s in source], "checksum": report["checksum"], "settings": dict(settings),
             "load_report": report, "sessions": int(report.get("rows_kept", 0))}
 
@@ -462,10 +462,10 @@ def write_prepared(output, parts, revisits, manifest, *, started=None) -> dict:
     Parameters
     ----------
     output : str or path-like
-    parts : iterable of DataFrame, or None
+    parts : iterable of DataFrame
         User-table parts, written as ``users/part-00000.parquet``... (each sorted by
-        user). None when the parts are already in ``<temporary>/users`` (see
-        :func:`temporary_folder`).
+        user). Writers that write their parts themselves (the Dask path) use
+        :func:`temporary_folder` and :func:`finish_prepared` instead.
     revisits : DataFrame
         Revisit counts (:func:`revisit_counts`).
     manifest : dict
@@ -481,9 +481,8 @@ def write_prepared(output, parts, revisits, manifest, *, started=None) -> dict:
     try:
         folder = temporary / USERS
         folder.mkdir(exist_ok=True)
-        if parts is not None:
-            for number, part in enumerate(parts):
-                part.to_parquet(folder / f"part-{number:05d}.parquet", index=False)
+        for number, part in enumerate(parts):
+            part.to_parquet(folder / f"part-{number:05d}.parquet", index=False)
         finish_prepared(temporary, output, revisits, manifest, started=started)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
