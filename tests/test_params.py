@@ -10,7 +10,8 @@ import papermill
 import pytest
 
 from journey_utils import build
-from journey_utils.build import params
+from journey_utils.build import params, prepared
+from tests.test_report_build import NEEDS_NOTEBOOKS_REASON, notebooks_read_prepared_data  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS = ROOT / "params"
@@ -149,10 +150,34 @@ def test_values_of_the_wrong_type_are_rejected_clearly(tmp_path, text, found):
         build.resolve_parameters(ANALYSIS, params_file=path)
 
 
-def test_build_set_keys_cannot_be_set_in_a_file(tmp_path):
-    path = write(tmp_path, "plans: [Annual]\nprocessed_path: elsewhere.csv\n")
-    with pytest.raises(params.ParamsError, match="'processed_path' is set by the build"):
+@pytest.mark.parametrize("key", build.BUILD_SET)
+def test_build_set_keys_cannot_be_set_in_a_file(tmp_path, key):
+    path = write(tmp_path, f"plans: [Annual]\n{key}: elsewhere.parquet\n")
+    with pytest.raises(params.ParamsError, match=f"'{key}' is set by the build"):
         build.resolve_parameters(ANALYSIS, params_file=path, shared_file=SHARED)
+
+
+def test_the_build_sets_the_input_folder_and_the_output_file_only():
+    assert build.BUILD_SET == ("input_path", "output_path")
+
+
+@pytest.mark.skipif("not notebooks_read_prepared_data()", reason=NEEDS_NOTEBOOKS_REASON)
+def test_the_notebooks_take_what_the_build_sets():
+    # As the Makefile runs them: 01 with input_path and output_path, 02 and 03 with input_path.
+    for notebook, keys in [(PREPROCESSING, {"input_path", "output_path"}), (ANALYSIS, {"input_path"}),
+                           (COMPARISON, {"input_path"})]:
+        declared = papermill.inspect_notebook(str(notebook))
+        assert keys <= set(declared) and not {"processed_path", "sessions_output_path"} & set(declared), notebook.name
+
+
+def test_every_window_parameter_the_prepare_step_reads_is_a_notebook_parameter():
+    # The prepared data holds the windows the reports use; a renamed parameter would leave one out.
+    for name, (parameter, files) in prepared.WINDOW_PARAMETERS.items():
+        declared = papermill.inspect_notebook(str(NOTEBOOKS / f"{name}.ipynb"))
+        assert declared[parameter]["inferred_type_name"] == "int", (name, parameter)
+        for pattern in files:
+            for path in PARAMS.glob(pattern):
+                assert notebook_for(path).stem == name, path
 
 
 def test_preprocessing_settings_have_one_home(tmp_path):
@@ -164,11 +189,11 @@ def test_preprocessing_settings_have_one_home(tmp_path):
 def test_resolved_parameters_merge_shared_file_and_build_values():
     values = build.resolve_parameters(
         ANALYSIS, params_file=DEFAULTS, shared_file=SHARED,
-        overrides={"input_path": "in.csv", "processed_path": "out.csv"},
+        overrides={"input_path": "data/processed/users"},
     )
     assert values["top_n"] == params.load(DEFAULTS)["top_n"]
     assert values["sessions"] == params.load(SHARED)["sessions"]
-    assert values["input_path"] == "in.csv" and values["processed_path"] == "out.csv"
+    assert values["input_path"] == "data/processed/users"
 
 
 def test_comparison_takes_only_the_shared_settings_it_declares():

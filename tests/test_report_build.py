@@ -1,7 +1,9 @@
 """Building the reports: escaping of user data, and ``make report`` end to end.
 
 The fast tests run the notebooks through the build module on a small dataset
-whose page and plan names are HTML and Markdown injections. The tests marked
+whose page and plan names are HTML and Markdown injections, and the build's
+steps on their own: ``prepare`` (the prepared per-user folder, with either
+engine), ``plans`` and ``index`` reading that folder. The tests marked
 ``slow`` run ``make report`` in a copy of the project (sharing its ``.venv``):
 no-op rebuilds, one report rebuilt per params change, failures and interruptions
 that leave nothing looking finished, reproducible and parallel-safe builds, and
@@ -12,6 +14,7 @@ Run them with ``pytest -m slow tests/test_report_build.py``.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import random
@@ -37,6 +40,21 @@ from tests import reference as ref
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SHARED = ROOT / "params" / "preprocessing.yaml"
+
+
+@functools.cache
+def notebooks_read_prepared_data() -> bool:
+    """Whether the notebooks take the prepared folder as their input (no processed_path, no sessions_output_path)."""
+    declared = {name: params.notebook_parameters(NOTEBOOKS / f"{name}.ipynb")
+                for name in ("01_preprocessing", "02_journey_analysis", "03_plan_comparison")}
+    return ("sessions_output_path" not in declared["01_preprocessing"]
+            and not any("processed_path" in d for d in declared.values()))
+
+
+NEEDS_NOTEBOOKS_REASON = ("needs the notebooks that read the prepared folder (input_path=data/processed/users; "
+                          "no processed_path, no sessions_output_path)")
+#: Tests that run the notebooks on a prepared folder: skipped, with this reason, until the notebooks take one.
+needs_new_notebooks = pytest.mark.skipif("not notebooks_read_prepared_data()", reason=NEEDS_NOTEBOOKS_REASON)
 
 SCRIPT = "<script>alert(1)</script>"
 IMAGE = "<img src=x onerror=alert(1)>"
@@ -121,6 +139,8 @@ def injected_reports(tmp_path_factory) -> Path:
 
     Shared by the escaping tests here and the browser test (tests/test_browser.py).
     """
+    if not notebooks_read_prepared_data():
+        pytest.skip(NEEDS_NOTEBOOKS_REASON)
     if "injected" not in _BUILT:
         _BUILT["injected"] = _build_injected(tmp_path_factory.mktemp("injected"))
     return _BUILT["injected"]
@@ -133,33 +153,35 @@ def injected_build(tmp_path_factory):
 
 
 def _build_injected(folder: Path) -> Path:
+    """As make report does: the prepared folder first, then the three notebooks on it, then the index."""
     data = write_sessions(folder / "sessions.csv")
-    processed = folder / "journeys.csv"
-    plan_file = folder / "evil.yaml"
+    processed = folder / "journeys.parquet"
+    settings = folder / "params"
+    (settings / "plans").mkdir(parents=True)
+    plan_file = settings / "plans" / "evil.yaml"
     plan_file.write_text(
         f"plans: [{json.dumps(EVIL_PLAN)}]\ntop_n: 10\nsequence_lengths: [2, 3]\n"
         f"key_pages: {json.dumps([SCRIPT, IMAGE, 'Pricing'])}\nsession_window: 2\n",
         encoding="utf-8",
     )
-    shared = folder / "preprocessing.yaml"
+    shared = settings / "preprocessing.yaml"
     shared.write_text(f"sessions: All\ncount_from: last\npages_to_remove: {json.dumps([LINK])}\n", encoding="utf-8")
-    comparison = folder / "comparison.yaml"
+    comparison = settings / "comparison.yaml"
     comparison.write_text(f"plans: []\ntop_n: 5\nsequence_length: 2\nkey_pages: {json.dumps([IMAGE])}\n",
                           encoding="utf-8")
+    users = folder / "users"
+    build.prepare(data, users, params_dir=settings)
     executed = []
     runs = [
-        ("01_preprocessing", plan_file, None, {"output_path": str(processed)}),
-        ("02_journey_analysis", plan_file, shared, {"processed_path": str(processed)}),
-        ("03_plan_comparison", comparison, shared, {"processed_path": str(processed)}),
+        ("01_preprocessing", shared, None, {"output_path": str(processed)}),
+        ("02_journey_analysis", plan_file, shared, {}),
+        ("03_plan_comparison", comparison, shared, {}),
     ]
     for name, own, shared_file, extra in runs:
-        notebook = NOTEBOOKS / f"{name}.ipynb"
-        if name == "01_preprocessing":
-            own, shared_file = shared, None
-        build.run(notebook, executed=folder / f"{name}.ipynb", html=folder / f"{name}.html", params_file=own,
-                  shared_file=shared_file, overrides={"input_path": str(data), **extra})
+        build.run(NOTEBOOKS / f"{name}.ipynb", executed=folder / f"{name}.ipynb", html=folder / f"{name}.html",
+                  params_file=own, shared_file=shared_file, overrides={"input_path": str(users), **extra})
         executed.append(folder / f"{name}.ipynb")
-    build.index(executed, data=data, output=folder / "index.html")
+    build.index(executed, data=data, users=users, output=folder / "index.html")
     return folder
 
 
@@ -249,7 +271,8 @@ def test_a_plan_that_is_not_in_the_data_fails_clearly(tmp_path, injected_build):
     executed, html = tmp_path / "weekly.ipynb", tmp_path / "weekly.html"
     with pytest.raises(build.BuildError) as failure:
         build.run(NOTEBOOKS / "02_journey_analysis.ipynb", executed=executed, html=html, params_file=plan_file,
-                  overrides={"input_path": str(injected_build / "sessions.csv")})
+                  shared_file=injected_build / "params" / "preprocessing.yaml",
+                  overrides={"input_path": str(injected_build / "users")})
     message = str(failure.value)
     for part in ("02_journey_analysis.ipynb", "plan 'Weekly'", "weekly.yaml", "cell", "ValueError",
                  "plans present: " + ", ".join(sorted(["Annual", EVIL_PLAN])), "weekly.failed.ipynb"):
@@ -320,21 +343,32 @@ def test_slugs_of_any_plan_names_are_safe_and_unique(plans):
     assert len({s.casefold() for s in slugs.values()} | {build.ALL_PLANS_SLUG}) == len(plans) + 1, slugs
 
 
-def write_plans_parquet(path: Path, plans) -> Path:
-    """A stand-in for build/sessions.parquet: the plans step reads only the plan column."""
+def write_plans_parquet(folder: Path, plans) -> Path:
+    """A stand-in for the prepared folder: the plans step reads only its manifest and the users' plan column.
+
+    The plans are spread over two parts (each plan in one of them), dictionary-encoded in one.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    column = pa.array(list(plans) * 3, type=pa.string()).dictionary_encode()
-    pq.write_table(pa.table({"subscription_type": column}), path)
-    return path
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "users").mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"format": 1}), encoding="utf-8")
+    plans = list(plans)
+    for number, chunk in enumerate([plans[::2], plans[1::2]]):
+        column = pa.array(chunk * 3, type=pa.string())
+        if number == 0:
+            column = column.dictionary_encode()
+        pq.write_table(pa.table({"user_id": pa.array(range(len(chunk) * 3), type=pa.int64()),
+                                 "subscription_type": column}), folder / "users" / f"part-{number:05d}.parquet")
+    return folder
 
 
 TRICKY_PLANS = ["Free trial → Pro", "Team/Org", "Über", "annual", "Annual", "All", 'Say "$(shell rm x)" #\\']
 
 
 def test_generated_makefile_lists_every_plan_and_make_reads_it(tmp_path):
-    sessions = write_plans_parquet(tmp_path / "sessions.parquet", TRICKY_PLANS)
+    sessions = write_plans_parquet(tmp_path / "users", TRICKY_PLANS)
     output = tmp_path / "build" / "reports.mk"
     found = build.plans(sessions, params_dir=tmp_path / "params", output=output)
     probe = tmp_path / "probe.mk"
@@ -355,7 +389,7 @@ def test_generated_makefile_lists_every_plan_and_make_reads_it(tmp_path):
 
 
 def test_plans_step_rewrites_only_the_parameters_that_changed(tmp_path):
-    sessions = write_plans_parquet(tmp_path / "sessions.parquet", ["Annual", "Monthly"])
+    sessions = write_plans_parquet(tmp_path / "users", ["Annual", "Monthly"])
     folder = tmp_path / "params"
     (folder / "plans").mkdir(parents=True)
     output = tmp_path / "build" / "reports.mk"
@@ -372,7 +406,7 @@ def test_plans_step_rewrites_only_the_parameters_that_changed(tmp_path):
     assert output.stat().st_mtime_ns > made, "the fragment is touched so make knows it is current"
 
     # A plan that leaves the data takes its parameters file with it.
-    sessions = write_plans_parquet(tmp_path / "sessions.parquet", ["Annual"])
+    sessions = write_plans_parquet(tmp_path / "users", ["Annual"])
     build.plans(sessions, params_dir=folder, output=output)
     assert sorted(p.name for p in resolved.iterdir()) == ["02_journey_analysis-all.yaml",
                                                           "02_journey_analysis-annual.yaml"]
@@ -387,7 +421,8 @@ def test_the_index_lists_parameter_files_that_were_skipped(injected_build, tmp_p
                                                                  "plan": "<Weekly>"}]}), encoding="utf-8")
     executed = sorted(injected_build.glob("0*.ipynb"))
     output = tmp_path / "index.html"
-    build.index(executed, data=injected_build / "sessions.csv", output=output, manifest=manifest)
+    build.index(executed, data=injected_build / "sessions.csv", users=injected_build / "users", output=output,
+                manifest=manifest)
     page = assert_safe(output.read_text(encoding="utf-8"), expect_text=["params/plans/weekly.yaml", "'<Weekly>'"])
     assert "skipped" in page.all_text
 
@@ -399,7 +434,7 @@ REPORT_NAMES = ["01_preprocessing", "02_journey_analysis-all", "02_journey_analy
                 "02_journey_analysis-monthly", "02_journey_analysis-quarterly", "03_plan_comparison"]
 RUN_LINE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
 PROCESSED = "data/processed/journeys.parquet"
-SESSIONS = "build/sessions.parquet"
+PREPARED = "data/processed/users"
 
 
 def project_copy(folder: Path) -> Path:
@@ -435,7 +470,7 @@ def make(folder: Path, *args, check=True, env=None) -> subprocess.CompletedProce
 def outputs(folder: Path) -> dict[str, int]:
     """Every build output and its modification time (ns)."""
     found = {}
-    for pattern in ("reports/*.html", "build/notebooks/*.ipynb", "data/processed/*", SESSIONS):
+    for pattern in ("reports/*.html", "build/notebooks/*.ipynb", "data/processed/*"):
         for path in folder.glob(pattern):
             found[str(path.relative_to(folder))] = path.stat().st_mtime_ns
     return found
@@ -445,10 +480,15 @@ def built(result) -> list[str]:
     return sorted(re.findall(r"^built (\S+)", result.stdout, re.MULTILINE))
 
 
+def prepared_again(result) -> bool:
+    """Whether the build read the export again (made the prepared folder)."""
+    return bool(re.search(rf"^prepared {PREPARED}: ", result.stdout, re.MULTILINE))
+
+
 def expected_files(names=REPORT_NAMES) -> set[str]:
     reports = {f"reports/{n}.html" for n in names} | {"reports/index.html"}
     executed = {f"build/notebooks/{n}.ipynb" for n in names}
-    return reports | executed | {PROCESSED, SESSIONS}
+    return reports | executed | {PROCESSED, PREPARED}
 
 
 def index_links(folder: Path) -> list[str]:
@@ -478,9 +518,15 @@ def test_make_report_refuses_what_is_not_an_export_before_running_anything(tmp_p
     folder = project_copy(tmp_path / "project")
     fifo = tmp_path / "a fifo.csv"
     os.mkfifo(fifo)
-    for data, message in [(str(fifo), f"DATA={fifo}: not a regular file"), ("/dev/null", "not a regular file"),
-                          ("missing.csv", "DATA=missing.csv: no such file"), ("", "DATA is empty")]:
-        result, seconds = timed(make, folder, "report", f"DATA={data}", check=False)
+    pattern = "data/sample/*.csv"
+    for data, message, *engine in [
+            (str(fifo), f"DATA={fifo}: not a regular file"), ("/dev/null", "not a regular file"),
+            ("missing.csv", "DATA=missing.csv: no such file"), ("", "DATA is empty"),
+            (pattern, f"DATA={pattern}: a pattern of files is read by ENGINE=dask only"),
+            ("data/sample/*.none", "DATA=data/sample/*.none: the pattern matches no file", "ENGINE=dask"),
+            ("exports/part-[0-9].csv", "the pattern matches no file", "ENGINE=dask"),
+            (pattern, "ENGINE=spark: choose ENGINE=pandas", "ENGINE=spark")]:
+        result, seconds = timed(make, folder, "report", f"DATA={data}", *engine, check=False)
         assert result.returncode != 0 and message in result.stderr, (data, result.stderr)
         assert "Traceback" not in result.stderr and seconds < 10
     assert not (folder / "build").exists()
@@ -491,16 +537,20 @@ def test_make_help_lists_the_report_targets(tmp_path):
                             text=True, env=make_env())
     for target in ("make report", "make bench-report", "make test"):
         assert target in result.stdout
+    report_line = next(line for line in result.stdout.splitlines() if "make report " in line)
+    assert "ENGINE=dask" in report_line and "SCHEDULER=" in report_line
     assert not (ROOT / "build" / "reports.mk").exists() or "preprocessing" not in result.stdout
 
 
 @pytest.mark.slow
+@needs_new_notebooks
 def test_make_report_lifecycle(tmp_path):
     folder = project_copy(tmp_path / "project")
 
     result, seconds = timed(make, folder, "report")
     print(f"clean make report: {seconds:.1f} s")
     assert set(outputs(folder)) == expected_files()
+    assert prepared_again(result), result.stdout
     assert "plans in the data: 'Annual', 'Monthly', 'Quarterly'" in result.stdout
     assert index_links(folder) == [f"{n}.html" for n in REPORT_NAMES]
     for name in REPORT_NAMES:
@@ -510,6 +560,7 @@ def test_make_report_lifecycle(tmp_path):
     result, seconds = timed(make, folder, "report")
     print(f"no-op make report: {seconds:.2f} s")
     assert outputs(folder) == before and "built" not in result.stdout and "plans in the data" not in result.stdout
+    assert not prepared_again(result)
     assert seconds < 3
 
     # An override file for one plan: that report (and the index) is rebuilt, and only that.
@@ -518,6 +569,7 @@ def test_make_report_lifecycle(tmp_path):
     result, seconds = timed(make, folder, "report")
     print(f"make report after adding one override: {seconds:.1f} s")
     assert built(result) == ["reports/02_journey_analysis-monthly.html", "reports/index.html"]
+    assert not prepared_again(result), "an override that sets no window does not read the export again"
     changed = {k for k, v in outputs(folder).items() if before[k] != v}
     assert changed == {"reports/02_journey_analysis-monthly.html", "build/notebooks/02_journey_analysis-monthly.ipynb",
                        "reports/index.html"}
@@ -528,15 +580,24 @@ def test_make_report_lifecycle(tmp_path):
 
     # What depends on a changed file is rebuilt, and only that.
     (folder / "params" / "comparison.yaml").touch()
-    assert built(make(folder, "report")) == ["reports/03_plan_comparison.html", "reports/index.html"]
+    result = make(folder, "report")
+    assert built(result) == ["reports/03_plan_comparison.html", "reports/index.html"]
+    assert not prepared_again(result), "the windows did not change: the prepared data stays"
     (folder / "params" / "comparison.yaml").unlink()
-    assert built(make(folder, "report")) == ["reports/03_plan_comparison.html", "reports/index.html"]
+    result = make(folder, "report")
+    assert built(result) == ["reports/03_plan_comparison.html", "reports/index.html"]
+    assert not prepared_again(result), "early_sessions falls back to the notebook's default, the same 3"
+    # A new session window is computed per user: the prepared data is made again, so every report is rebuilt.
     defaults = folder / "params" / "analysis.yaml"
     defaults.write_text(defaults.read_text().replace("session_window: 3", "session_window: 2"))
-    assert built(make(folder, "report")) == sorted(
-        f"reports/{n}.html" for n in [*REPORT_NAMES[1:5], "index"])
+    result = make(folder, "report")
+    assert prepared_again(result) and "windows 2, 3" in result.stdout
+    assert built(result) == sorted(f"reports/{n}.html" for n in [*REPORT_NAMES, "index"])
+    assert json.loads((folder / PREPARED / "manifest.json").read_text())["settings"]["windows"] == [2, 3]
     (folder / "journey_utils" / "plots.py").touch()
-    assert built(make(folder, "report")) == sorted(f"reports/{n}.html" for n in [*REPORT_NAMES, "index"])
+    result = make(folder, "report")
+    assert prepared_again(result)
+    assert built(result) == sorted(f"reports/{n}.html" for n in [*REPORT_NAMES, "index"])
 
     # A file for a plan that is not in the data: a warning naming it and the plans present; the build goes on.
     (folder / "params" / "plans" / "weekly.yaml").write_text("plans: [Weekly]\ntop_n: 3\n")
@@ -568,7 +629,8 @@ def test_make_report_lifecycle(tmp_path):
     result = make(folder, "report", f"DATA={broken}", check=False)
     assert result.returncode != 0 and "subscription_type" in result.stderr
     assert not list((folder / "reports").glob("*.html")) and not (folder / PROCESSED).exists()
-    assert not (folder / SESSIONS).exists() and not (folder / "build" / "reports.mk").exists()
+    assert not (folder / PREPARED).exists() and not (folder / "build" / "reports.mk").exists()
+    assert not list((folder / "data" / "processed").glob(".*")), "no half-written prepared folder"
 
 
 def build_parameters(folder: Path, name: str) -> dict:
@@ -576,6 +638,7 @@ def build_parameters(folder: Path, name: str) -> dict:
 
 
 @pytest.mark.slow
+@needs_new_notebooks
 def test_interrupted_build_leaves_nothing_finished_and_the_next_build_completes(tmp_path):
     folder = project_copy(tmp_path / "project")
     process = subprocess.Popen(["make", "--no-print-directory", "-o", ".venv/.installed", "report"], cwd=folder,
@@ -604,6 +667,7 @@ def test_interrupted_build_leaves_nothing_finished_and_the_next_build_completes(
 
 
 @pytest.mark.slow
+@needs_new_notebooks
 def test_parallel_and_serial_clean_builds_are_identical(tmp_path):
     serial = project_copy(tmp_path / "serial")
     parallel = project_copy(tmp_path / "parallel")
@@ -644,6 +708,7 @@ def assert_nothing_empty(folder: Path, names) -> None:
 
 
 @pytest.mark.slow
+@needs_new_notebooks
 def test_another_websites_export_at_a_path_with_spaces_builds_every_report_with_no_params_edit(tmp_path):
     from tests.other_site import write_other_site
 
@@ -669,6 +734,7 @@ def _mkdir(path: Path) -> Path:
 
 
 @pytest.mark.slow
+@needs_new_notebooks
 def test_a_folder_of_parts_in_data_raw_is_picked_up(tmp_path):
     import pandas as pd
 
@@ -686,6 +752,7 @@ def test_a_folder_of_parts_in_data_raw_is_picked_up(tmp_path):
 
 
 @pytest.mark.slow
+@needs_new_notebooks
 def test_a_single_plan_export_builds_and_the_comparison_says_there_is_nothing_to_compare(tmp_path):
     from tests.other_site import write_other_site
 
@@ -698,6 +765,49 @@ def test_a_single_plan_export_builds_and_the_comparison_says_there_is_nothing_to
     assert "nothing to compare" in Page(comparison).all_text
 
 
+@pytest.mark.slow
+@needs_new_notebooks
+def test_reports_built_on_a_dask_cluster_equal_those_built_in_one_process(tmp_path):
+    from tests.other_site import other_site_sessions
+
+    parts = _mkdir(tmp_path / "an export")
+    sessions = other_site_sessions(users=1500, plans=2, seed=5)
+    half = len(sessions) // 2
+    sessions.iloc[:half].to_csv(parts / "part-0.csv", index=False)
+    sessions.iloc[half:].to_parquet(parts / "part-1.parquet", index=False)
+    names = analysis_names(sessions["subscription_type"].unique())
+    pandas_build, dask_build = project_copy(tmp_path / "pandas"), project_copy(tmp_path / "dask")
+    make(pandas_build, "report", f"DATA={parts}")
+    result = make(dask_build, "report", f"DATA={parts}", "ENGINE=dask", "DASK_WORKERS=2", "DASK_MEMORY=1GiB")
+    assert "(dask engine on a local cluster" in result.stdout
+    assert set(outputs(dask_build)) == expected_files(names)
+    for name in names:
+        executed = f"build/notebooks/{name}.ipynb"
+        assert stable_notebook(pandas_build / executed) == stable_notebook(dask_build / executed), name
+        pages = [RUN_LINE.sub("", (f / "reports" / f"{name}.html").read_text(encoding="utf-8"))
+                 for f in (pandas_build, dask_build)]
+        assert pages[0] == pages[1], f"{name}.html differs beyond its run-time line"
+    indexes = [RUN_LINE.sub("", (f / "reports" / "index.html").read_text(encoding="utf-8"))
+               for f in (pandas_build, dask_build)]
+    assert indexes[0] == indexes[1]
+
+    # A glob of the parts (with a space in its path): the same reports but for the input's name in their
+    # headers; unchanged parts, nothing rebuilt; a part touched, the export is read again.
+    pattern = f"DATA={parts}/part-*"
+    result = make(dask_build, "report", pattern, "ENGINE=dask", "DASK_WORKERS=2")
+    assert prepared_again(result) and set(outputs(dask_build)) == expected_files(names)
+    for name in names:
+        executed = f"build/notebooks/{name}.ipynb"
+        renamed = json.dumps(stable_notebook(dask_build / executed), ensure_ascii=False).replace("part-*", parts.name)
+        assert stable_notebook(pandas_build / executed) == json.loads(renamed), name
+    index = (dask_build / "reports" / "index.html").read_text(encoding="utf-8")
+    assert build.input_checksum(parts) in index
+    result = make(dask_build, "report", pattern, "ENGINE=dask", "DASK_WORKERS=2")
+    assert not prepared_again(result) and built(result) == []
+    os.utime(parts / "part-1.parquet", ns=(time.time_ns(), time.time_ns()))
+    assert prepared_again(make(dask_build, "report", pattern, "ENGINE=dask", "DASK_WORKERS=2"))
+
+
 @pytest.fixture(scope="session")
 def million_sessions(tmp_path_factory) -> Path:
     """A generated export of one million sessions on three plans (the bundled profile)."""
@@ -708,6 +818,7 @@ def million_sessions(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+@needs_new_notebooks
 def test_a_million_sessions_build_every_report(tmp_path, million_sessions):
     folder = project_copy(tmp_path / "project")
     _, seconds = timed(make, folder, "report", f"DATA={million_sessions}")
@@ -762,6 +873,7 @@ def table_rows(path: Path, cell_id: str) -> list[list[str]]:
 
 
 @pytest.mark.slow
+@needs_new_notebooks
 def test_report_on_the_reference_export_matches_the_reference_implementation(tmp_path, reference_path,
                                                                               reference_rows):
     folder = project_copy(tmp_path / "project")
@@ -843,3 +955,253 @@ def test_index_says_what_an_empty_parameter_means():
     assert parameter_text([], "pages_to_remove") == "(none)"
     assert parameter_text(["Annual", "All"], "plans") == "Annual, All"
     assert parameter_text("", "input_path") == "(not set)"
+
+
+# ------------------------------------------------------------ the prepare step: the export -> the prepared folder
+
+SAMPLE = ROOT / "data" / "sample" / "user_journeys_sample.csv"
+
+
+def builder(*args, env=None) -> subprocess.CompletedProcess:
+    """``python -m journey_utils.build ...`` from the project root."""
+    return subprocess.run([sys.executable, "-m", "journey_utils.build", *map(str, args)], capture_output=True,
+                          text=True, cwd=ROOT, check=False, env=env)
+
+
+def params_with_windows(folder: Path) -> Path:
+    """A parameters folder that sets the preprocessing and a window in every kind of file that can set one."""
+    (folder / "plans").mkdir(parents=True)
+    (folder / "preprocessing.yaml").write_text("sessions: 4\ncount_from: first\npages_to_remove: [Log in]\n",
+                                               encoding="utf-8")
+    (folder / "analysis.yaml").write_text("top_n: 5\nsession_window: 2\n", encoding="utf-8")
+    (folder / "plans" / "annual.yaml").write_text("plans: [Annual]\nsession_window: 5\n", encoding="utf-8")
+    (folder / "plans" / "weekly.yml").write_text("plans: [Weekly]\nsession_window: 6\n", encoding="utf-8")
+    (folder / "plans" / "README.md").write_text("session_window: 99\n", encoding="utf-8")
+    (folder / "comparison.yaml").write_text("early_sessions: 4\n", encoding="utf-8")
+    return folder
+
+
+def test_prepare_settings_gather_every_window_a_report_uses(tmp_path):
+    folder = params_with_windows(tmp_path / "params")
+    # The notebooks' defaults (3), analysis.yaml, every file of plans/ (a plan not in the data too), comparison.yaml.
+    assert build.prepared.settings(folder) == {"sessions": 4, "count_from": "first", "pages_to_remove": ["Log in"],
+                                               "windows": [2, 3, 4, 5, 6]}
+    assert build.prepared.settings(tmp_path / "none") == {**build.prepared.PREPROCESSING, "windows": [3]}
+
+    # Written as JSON, and left alone (its date too) when nothing it holds changed.
+    output = tmp_path / "build" / "prepare.json"
+    result = builder("prepare-settings", "--params", folder, "--output", output)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(output.read_text())["windows"] == [2, 3, 4, 5, 6]
+    made = output.stat().st_mtime_ns
+    time.sleep(0.05)
+    (folder / "analysis.yaml").write_text("top_n: 8\nsession_window: 2\n", encoding="utf-8")
+    build.prepare_settings(folder, output=output)
+    assert output.stat().st_mtime_ns == made
+    (folder / "plans" / "weekly.yml").unlink()
+    build.prepare_settings(folder, output=output)
+    assert output.stat().st_mtime_ns > made and json.loads(output.read_text())["windows"] == [2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(("file", "text", "match"), [
+    ("plans/annual.yaml", "plans: [Annual]\nsession_window: 0\n",
+     r"params/plans/annual.yaml: 'session_window' must be a positive whole number of sessions; found 0"),
+    ("comparison.yaml", "early_sessions: two\n", r"params/comparison.yaml: 'early_sessions' must be a positive"),
+    ("preprocessing.yaml", "sessions: [3]\n", r"params/preprocessing.yaml: parameter 'sessions' must be"),
+    ("preprocessing.yaml", "session: 3\n", r"params/preprocessing.yaml: unknown parameter 'session'"),
+    ("analysis.yaml", "session_window: [3\n", r"params/analysis.yaml: not valid YAML"),
+])
+def test_prepare_settings_that_cannot_be_used_name_the_file(tmp_path, file, text, match):
+    folder = tmp_path / "params"
+    (folder / "plans").mkdir(parents=True)
+    (folder / file).write_text(text, encoding="utf-8")
+    with pytest.raises(params.ParamsError, match=match):
+        build.prepared.settings(folder)
+
+
+@pytest.fixture(scope="module")
+def prepared_sample(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The bundled sample prepared by ``build prepare`` (pandas engine) with params_with_windows's settings."""
+    folder = tmp_path_factory.mktemp("prepared")
+    settings = params_with_windows(folder / "params")
+    result = builder("prepare", "--data", SAMPLE, "--output", folder / "processed" / "users", "--params", settings)
+    return folder / "processed" / "users", result
+
+
+def test_build_prepare_writes_the_prepared_folder_with_the_params_settings(prepared_sample):
+    import journey_utils as ju
+    from journey_utils import io, users
+
+    folder, result = prepared_sample
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and re.fullmatch(
+        r"prepared .*/processed/users: 1,383 users from 9,935 sessions \(pandas engine in this process; "
+        r"windows 2, 3, 4, 5, 6\) in \d+\.\d s", lines[0]), lines
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["engine"] == "pandas" and manifest["source"] == str(SAMPLE)
+    assert manifest["settings"] == {"sessions": 4, "count_from": "first", "pages_to_remove": ["Log in"],
+                                    "windows": [2, 3, 4, 5, 6]}
+    assert manifest["checksum"] == io.file_checksum(SAMPLE)
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["users"], "nothing beside the folder"
+    # What the pandas library makes from the same settings.
+    table = pd_read_users(folder)
+    expected = users.user_table(ju.load_sessions(SAMPLE), 4, "first", ["Log in"], windows=[2, 3, 4, 5, 6])
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
+
+
+def pd_read_users(folder: Path):
+    import pandas as pd
+
+    parts = sorted((folder / "users").glob("*.parquet"))
+    return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True).sort_values("user_id",
+                                                                                        ignore_index=True)
+
+
+def test_plans_and_index_read_the_prepared_folder(prepared_sample, tmp_path, monkeypatch):
+    from journey_utils import io
+
+    folder, _ = prepared_sample
+    assert build.data_plans(folder) == ["Annual", "Monthly", "Quarterly"]
+    result = builder("plans", "--users", folder, "--params", tmp_path / "no-params", "--output",
+                     tmp_path / "build" / "reports.mk")
+    assert result.returncode == 0, result.stderr
+    assert "plans in the data: 'Annual', 'Monthly', 'Quarterly'" in result.stdout
+    assert "ANALYSIS_SLUGS := all annual monthly quarterly" in (tmp_path / "build" / "reports.mk").read_text()
+
+    # The checksum comes from the manifest when the folder was made from that export: no hashing again.
+    expected = json.loads((folder / "manifest.json").read_text())["checksum"]
+    other = tmp_path / "other.csv"
+    other.write_bytes(SAMPLE.read_bytes() + b"\n")
+    assert build.input_checksum(other, folder) == io.file_checksum(other) != expected
+
+    def no_hashing(path):
+        raise AssertionError(f"{path} was hashed again")
+
+    monkeypatch.setattr(io, "file_checksum", no_hashing)
+    assert build.input_checksum(SAMPLE, folder) == expected
+
+
+def test_plans_of_a_folder_that_is_not_prepared_say_how_to_make_one(tmp_path):
+    (tmp_path / "users").mkdir()
+    result = builder("plans", "--users", tmp_path / "users", "--output", tmp_path / "reports.mk")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {tmp_path / 'users'}: not a prepared folder (no manifest.json)")
+    assert not (tmp_path / "reports.mk").exists()
+
+
+def test_the_checksum_of_a_glob_is_that_of_the_folder_of_its_parts(tmp_path):
+    from journey_utils import io
+
+    parts = tmp_path / "an export"
+    parts.mkdir()
+    text = SAMPLE.read_text().splitlines(keepends=True)
+    (parts / "part-1.csv").write_text("".join(text[:1] + text[3000:]))
+    (parts / "part-0.csv").write_text("".join(text[:3000]))
+    assert build.input_checksum(parts / "part-*.csv") == io.file_checksum(parts)
+    with pytest.raises(build.prepared.PrepareError, match="the pattern matches no file"):
+        build.input_checksum(parts / "*.parquet")
+
+
+def test_build_prepare_fails_clearly_and_writes_nothing(tmp_path):
+    import journey_utils as ju
+
+    output = tmp_path / "processed" / "users"
+    # A pattern with the pandas engine.
+    result = builder("prepare", "--data", ROOT / "data" / "sample" / "*.csv", "--output", output)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and "a pattern of files is read by the dask engine only" in result.stderr
+    # Dask options with the pandas engine.
+    result = builder("prepare", "--data", SAMPLE, "--output", output, "--workers", "2")
+    assert result.returncode == 1 and "for the dask engine only" in result.stderr
+    # An export that cannot be read: the library's message, as it is.
+    broken = tmp_path / "broken.csv"
+    broken.write_text("user_id,session_id,user_journey\n1,2,Homepage\n")
+    with pytest.raises(ju.JourneyDataError) as failure:
+        ju.load_sessions(broken)
+    result = builder("prepare", "--data", broken, "--output", output)
+    assert result.returncode == 1 and result.stderr == f"error: {failure.value}\n"
+    assert result.stdout == ""
+    assert not output.parent.exists() or not any(output.parent.iterdir()), "nothing half-written"
+
+
+def test_a_failed_prepare_leaves_the_previous_folder_as_it_was(tmp_path):
+    output = tmp_path / "users"
+    build.prepare(SAMPLE, output, params_dir=tmp_path / "no-params")
+    before = {p.relative_to(output): p.read_bytes() for p in output.rglob("*") if p.is_file()}
+    broken = tmp_path / "broken.csv"
+    broken.write_text("user_id,session_id,subscription_type,user_journey\n1,x,Annual,Homepage\n")
+    result = builder("prepare", "--data", broken, "--output", output, "--params", tmp_path / "no-params")
+    assert result.returncode == 1 and result.stderr.startswith("error: ")
+    assert {p.relative_to(output): p.read_bytes() for p in output.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.csv", "users"]
+
+
+@pytest.fixture(scope="module")
+def two_parts(tmp_path_factory) -> Path:
+    """The bundled sample split into a CSV part and a Parquet part (users span both), in a folder with a space."""
+    import pandas as pd
+
+    folder = tmp_path_factory.mktemp("parts") / "an export"
+    folder.mkdir()
+    sessions = pd.read_csv(SAMPLE)
+    half = len(sessions) // 2
+    sessions.iloc[:half].to_csv(folder / "part-0.csv", index=False)
+    sessions.iloc[half:].to_parquet(folder / "part-1.parquet", index=False)
+    return folder
+
+
+def test_build_prepare_on_a_dask_cluster_writes_what_the_pandas_engine_writes(two_parts, tmp_path):
+    import pandas as pd
+
+    settings = params_with_windows(tmp_path / "params")
+    made = {}
+    for engine, data, extra in [("pandas", two_parts, []),
+                                ("dask", two_parts / "part-*", ["--workers", "1", "--memory-limit", "1GiB"])]:
+        output = tmp_path / engine / "users"
+        result = builder("prepare", "--data", data, "--output", output, "--params", settings, "--engine", engine,
+                         *extra)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr and "distributed.shuffle" not in result.stderr, result.stderr
+        line = "on a local cluster" if engine == "dask" else "in this process"
+        assert result.stdout.count("\n") == 1 and f"({engine} engine {line}; windows 2, 3, 4, 5, 6)" in result.stdout
+        made[engine] = output
+    manifests = {e: json.loads((f / "manifest.json").read_text()) for e, f in made.items()}
+    assert manifests["dask"]["engine"] == "dask"
+    for key in ("settings", "sessions", "users"):
+        assert manifests["dask"][key] == manifests["pandas"][key], key
+    pd.testing.assert_frame_equal(pd_read_users(made["dask"]), pd_read_users(made["pandas"]))
+    pd.testing.assert_frame_equal(pd.read_parquet(made["dask"] / "revisits.parquet"),
+                                  pd.read_parquet(made["pandas"] / "revisits.parquet"))
+    # The index's checksum of the glob: the parts' checksum, as for the folder.
+    assert build.input_checksum(two_parts / "part-*", made["dask"]) == manifests["pandas"]["checksum"]
+
+
+def test_build_prepare_says_when_the_scheduler_cannot_be_reached(two_parts, tmp_path):
+    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}
+    output = tmp_path / "users"
+    result = builder("prepare", "--data", two_parts, "--output", output, "--engine", "dask", "--scheduler",
+                     "tcp://127.0.0.1:9", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: cannot reach the Dask scheduler at tcp://127.0.0.1:9"), result.stderr
+    assert not output.exists()
+
+
+def test_a_bad_part_on_the_cluster_is_named_as_the_library_names_it(two_parts, tmp_path):
+    import journey_utils as ju
+
+    parts = tmp_path / "parts"
+    shutil.copytree(two_parts, parts)
+    with (parts / "part-0.csv").open("a") as handle:
+        handle.write("7,not-a-number,Annual,Homepage\n")
+    with pytest.raises(ju.JourneyDataError) as failure:
+        ju.load_sessions(parts)
+    output = tmp_path / "users"
+    result = builder("prepare", "--data", parts / "*", "--output", output, "--engine", "dask", "--workers", "1")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and "part-0.csv" in result.stderr, result.stderr
+    assert str(failure.value).split(":")[0] in result.stderr, (str(failure.value), result.stderr)
+    assert not output.exists() and not list(tmp_path.glob(".users*"))

@@ -5,21 +5,31 @@ file and can build reports in parallel, while each report costs one Python
 process (papermill and nbconvert are driven from here, not started as
 separate programs)::
 
-    python -m journey_utils.build run notebooks/01_preprocessing.ipynb --params params/preprocessing.yaml \\
-        --set input_path=DATA --set sessions_output_path=build/sessions.parquet \\
-        --set output_path=data/processed/journeys.parquet ...
-    python -m journey_utils.build plans --sessions build/sessions.parquet --params params \\
+    python -m journey_utils.build prepare-settings --params params --output build/params/prepare.json
+    python -m journey_utils.build prepare --data DATA --output data/processed/users --params params \\
+        [--engine dask [--scheduler tcp://host:8786 | --workers 2 --memory-limit 2GiB]]
+    python -m journey_utils.build plans --users data/processed/users --params params \\
         --output build/reports.mk
+    python -m journey_utils.build run notebooks/01_preprocessing.ipynb --params params/preprocessing.yaml \\
+        --set input_path=data/processed/users --set output_path=data/processed/journeys.parquet ...
     python -m journey_utils.build run notebooks/02_journey_analysis.ipynb \\
         --params build/params/02_journey_analysis-annual.yaml --shared params/preprocessing.yaml \\
-        --set input_path=build/sessions.parquet --set processed_path=data/processed/journeys.parquet \\
+        --set input_path=data/processed/users \\
         --executed build/notebooks/02_journey_analysis-annual.ipynb \\
         --html reports/02_journey_analysis-annual.html
-    python -m journey_utils.build index --data DATA --output reports/index.html build/notebooks/*.ipynb
+    python -m journey_utils.build index --data DATA --users data/processed/users --output reports/index.html \\
+        build/notebooks/*.ipynb
     python -m journey_utils.build refresh notebooks/*.ipynb
 
+The ``prepare`` step reads the export once (in this process, or on a Dask
+cluster with ``--engine dask``) and writes the per-user folder every report reads
+(:mod:`journey_utils.build.prepared`, :mod:`journey_utils.users`); the
+``prepare-settings`` step writes what that folder is made with (the preprocessing
+settings and every session window a report uses), rewritten only when they
+change, so that the Makefile makes the folder again only then.
+
 The ``plans`` step is what lets the reports follow the data: it reads the plans
-present in the validated sessions, merges the optional parameter files of
+present in the prepared data, merges the optional parameter files of
 ``params/`` into one resolved parameters file per journey-analysis report
 (``build/params/``), and writes a makefile fragment (``build/reports.mk``) that
 lists those reports by their file-name slug (:func:`plan_slugs`); the Makefile
@@ -54,7 +64,7 @@ from pathlib import Path
 sys.modules.setdefault("rfc3987_syntax", None)
 
 from journey_utils import PROJECT_ROOT  # noqa: E402 (after the rfc3987_syntax stub above)
-from journey_utils.build import params  # noqa: E402
+from journey_utils.build import params, prepared  # noqa: E402
 from journey_utils.errors import JourneyError  # noqa: E402
 
 __all__ = [
@@ -67,6 +77,8 @@ __all__ = [
     "plan_reports",
     "plan_slugs",
     "plans",
+    "prepare",
+    "prepare_settings",
     "refresh",
     "reports_makefile",
     "run",
@@ -77,8 +89,8 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 # The kernel's own log (transport notices, the interrupt sent at shutdown) is not about
 # the report; errors in cells still reach the notebook and the build's message.
 QUIET_KERNEL = ("--IPKernelApp.log_level=CRITICAL",)
-#: Parameters the build sets from DATA and the pipeline layout; a parameters file may not set them.
-BUILD_SET = ("input_path", "processed_path", "output_path", "sessions_output_path")
+#: Parameters the build sets from the pipeline layout; a parameters file may not set them.
+BUILD_SET = ("input_path", "output_path")
 
 
 class BuildError(JourneyError, RuntimeError):
@@ -125,7 +137,7 @@ def resolve_parameters(notebook, *, params_file=None, shared_file=None, override
     """The parameters of one run: the report's file, the shared preprocessing file and the build's values.
 
     The report's parameters file may not repeat a key of the shared file nor a key
-    the build sets (``input_path``, ``processed_path``, ``output_path``): each
+    the build sets (``input_path``, ``output_path``): each
     setting has one home. Every key and value is checked against the notebook's
     parameters cell.
 
@@ -269,7 +281,7 @@ def run(
     params_file, shared_file : path, optional
         The report's parameters and the shared preprocessing parameters (YAML).
     overrides : mapping, optional
-        Values set by the build (input and processed file paths).
+        Values set by the build (the input folder and output file paths).
     products : sequence of path
         Other files the notebook writes (the processed journeys): removed before
         the run and again if it fails.
@@ -417,19 +429,21 @@ def plan_slugs(plans: Sequence[str]) -> dict[str, str]:
         hashed |= clashing
 
 
-def data_plans(sessions) -> list[str]:
-    """The plans in a validated sessions file (Parquet, as written by ``save_sessions``), sorted.
+def data_plans(users) -> list[str]:
+    """The plans in the prepared data (a folder written by ``prepare``), or in one Parquet file, sorted.
 
-    Only the plan column is read, so this is quick at any size.
+    Only the plan column of ``users/*.parquet`` is read, so this is quick at any size.
+
+    Raises
+    ------
+    journey_utils.build.prepared.PrepareError
+        A folder that is not a prepared folder.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    return prepared.data_plans(users)
 
-    column = pq.read_table(sessions, columns=["subscription_type"]).column(0)
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    return sorted(p for p in pc.unique(column).to_pylist() if p is not None)
+
+prepare = prepared.prepare
+prepare_settings = prepared.write_settings
 
 
 SHARED_SOURCE = "params/preprocessing.yaml"
@@ -603,7 +617,7 @@ def analysis_name(slug: str) -> str:
     return f"{ANALYSIS}-{slug}"
 
 
-def reports_makefile(found: Mapping, *, sessions) -> str:
+def reports_makefile(found: Mapping, *, users) -> str:
     """The makefile fragment that tells make which journey-analysis reports to build.
 
     It defines ``ANALYSIS_SLUGS`` (the all-plans report first, then one slug per
@@ -611,7 +625,7 @@ def reports_makefile(found: Mapping, *, sessions) -> str:
     change what make reads.
     """
     lines = [
-        f"# Generated by `python -m journey_utils.build plans` from the plans in {_relative(sessions)}",
+        f"# Generated by `python -m journey_utils.build plans` from the plans in {_relative(users)}",
         "# and the files in params/;",
         "# rewritten whenever either changes. Do not edit: add or change a file in params/ instead.",
     ]
@@ -634,7 +648,7 @@ def _parameters_file(report: Mapping) -> str:
                                 default_flow_style=None)
 
 
-def plans(sessions, *, params_dir="params", output, notebook=None) -> dict:
+def plans(users, *, params_dir="params", output, notebook=None) -> dict:
     """Write the build's plan-dependent files: resolved parameters, manifest and makefile fragment.
 
     Next to ``output`` (``build/reports.mk``) it writes ``params/<report>.yaml`` (one
@@ -649,7 +663,7 @@ def plans(sessions, *, params_dir="params", output, notebook=None) -> dict:
         As :func:`plan_reports`.
     """
     output = Path(output)
-    found = plan_reports(data_plans(sessions), params_dir=params_dir, notebook=notebook)
+    found = plan_reports(data_plans(users), params_dir=params_dir, notebook=notebook)
     for message in found["warnings"]:
         print(f"warning: {message}", file=sys.stderr, flush=True)
     folder = output.parent / "params"
@@ -668,7 +682,7 @@ def plans(sessions, *, params_dir="params", output, notebook=None) -> dict:
         "skipped": [{"file": path, "plan": plan} for path, plan in found["skipped"]],
     }
     _write_if_changed(output.parent / "plans.json", json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
-    if not _write_if_changed(output, reports_makefile(found, sessions=sessions)):
+    if not _write_if_changed(output, reports_makefile(found, users=users)):
         os.utime(output)
     shown = ", ".join(repr(r["plan"]) for r in found["reports"] if r["plan"] is not None)
     print(f"plans in the data: {shown or 'none'}; {len(found['reports'])} journey-analysis reports", flush=True)
@@ -737,7 +751,7 @@ def _utc_minute(stamp: str | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def index(executed_notebooks: Sequence, *, data, output, sessions=None, manifest=None) -> Path:
+def index(executed_notebooks: Sequence, *, data, output, users=None, manifest=None) -> Path:
     """Write the reports' index page from the executed notebooks.
 
     Each report links to ``<notebook name>.html`` next to the index. Report pages
@@ -752,9 +766,9 @@ def index(executed_notebooks: Sequence, *, data, output, sessions=None, manifest
         The export every report must come from.
     output : path
         The index page to write.
-    sessions : path, optional
-        The validated sessions the build wrote from ``data``, which the analysis
-        notebooks read instead of ``data``.
+    users : path, optional
+        The prepared folder the build wrote from ``data``, which the notebooks
+        read instead of ``data``; the export's checksum is read from its manifest.
     manifest : path, optional
         ``plans.json`` of the plans step: parameter files skipped because their plan
         is not in the data are listed on the page.
@@ -770,7 +784,7 @@ def index(executed_notebooks: Sequence, *, data, output, sessions=None, manifest
     from journey_utils.report import parameter_text, run_time
 
     output = Path(output)
-    expected = {Path(data).resolve()} | ({Path(sessions).resolve()} if sessions else set())
+    expected = {Path(data).resolve()} | ({Path(users).resolve()} if users else set())
     entries = []
     for path in map(Path, executed_notebooks):
         nb = nbformat.read(path, as_version=4)
@@ -795,7 +809,7 @@ def index(executed_notebooks: Sequence, *, data, output, sessions=None, manifest
         for skipped in json.loads(Path(manifest).read_text(encoding="utf-8")).get("skipped", []):
             notes.append(f"{skipped['file']} was skipped: it names plan {skipped['plan']!r}, which is not in "
                          "this input.")
-    page = render_index(entries, data=data, built=run_time(), notes=notes, sessions=sessions)
+    page = render_index(entries, data=data, built=run_time(), notes=notes, users=users)
     _write_atomic(output, page)
     # Reports of plans no longer in the data (or in params/) are no longer part of the build.
     keep = {e["href"] for e in entries} | {output.name}
@@ -811,33 +825,38 @@ def index(executed_notebooks: Sequence, *, data, output, sessions=None, manifest
     return output
 
 
-def input_checksum(data, sessions=None) -> str:
-    """The short checksum of an export (a file, or a folder of parts) as the reports show it.
+def input_checksum(data, users=None) -> str:
+    """The short checksum of an export (a file, a folder of parts or a glob of parts) as the reports show it.
 
-    Read from the load report stored in ``sessions`` (the validated sessions the build
-    wrote from ``data``) when it names the same export, which spares hashing a large
-    export again; computed otherwise.
+    Read from the manifest of ``users`` (the prepared folder the build wrote from
+    ``data``), or from the load report stored in a validated sessions file, when it
+    names the same export, which spares hashing a large export again; computed
+    otherwise (for a glob: over the matched files in name order).
     """
-    if sessions and Path(sessions).is_file():
+    if users and Path(users).is_dir():
+        stored = prepared.stored_checksum(data, users)
+        if stored:
+            return stored
+    elif users and Path(users).is_file():
         try:
             import pyarrow.parquet as pq
 
-            stored = json.loads(pq.read_metadata(sessions).metadata[b"journey_utils.sessions"])["report"]
+            stored = json.loads(pq.read_metadata(users).metadata[b"journey_utils.sessions"])["report"]
             if Path(stored["path"]).resolve() == Path(data).resolve() and stored.get("checksum"):
                 return str(stored["checksum"])
         except (OSError, KeyError, TypeError, ValueError):
             pass
-    try:
-        from journey_utils.io import file_checksum
-    except ImportError:  # an older io module: files only
-        from journey_utils.report import checksum as file_checksum
+    if prepared.is_pattern(data):
+        return prepared.pattern_checksum(data)
+    from journey_utils.io import file_checksum
+
     return file_checksum(data)
 
 
-def render_index(entries, *, data, built: str, notes: Sequence[str] = (), sessions=None) -> str:
+def render_index(entries, *, data, built: str, notes: Sequence[str] = (), users=None) -> str:
     from journey_utils.build.render import index_page
 
-    return index_page(entries, input_name=Path(data).name, input_checksum=input_checksum(data, sessions),
+    return index_page(entries, input_name=Path(data).name, input_checksum=input_checksum(data, users),
                       built=built, notes=notes)
 
 
@@ -891,19 +910,46 @@ def _parser() -> argparse.ArgumentParser:
     run_.add_argument("--executed", required=True, help="executed notebook to write")
     run_.add_argument("--html", required=True, help="HTML report to write")
     run_.add_argument("--product", action="append", default=[], help="another file the notebook writes")
+    prepare_ = commands.add_parser("prepare", help="read the export and write the per-user folder the reports read",
+                                   description=prepared.prepare.__doc__.split("\n\n")[0])
+    prepare_.add_argument("--data", required=True, help="the export: a file or a folder of parts (with --engine "
+                          "dask also a glob pattern of parts, quoted)")
+    prepare_.add_argument("--output", required=True, help="the prepared folder to write (data/processed/users)")
+    prepare_.add_argument("--params", default="params", help="the parameters folder")
+    prepare_.add_argument("--engine", choices=prepared.ENGINES, default="pandas",
+                          help="pandas: one process (default); dask: a Dask cluster")
+    prepare_.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://host:8786); default: a "
+                          "local cluster (dask engine)")
+    prepare_.add_argument("--workers", type=_positive, help="workers of the local cluster (default: one per CPU)")
+    prepare_.add_argument("--memory-limit", default="auto", help="memory per local worker, e.g. 2GiB (default: "
+                          "the machine's memory shared between the workers)")
+    settings_ = commands.add_parser("prepare-settings", help="write the settings of the prepared folder (JSON), "
+                                    "leaving the file alone when they are unchanged")
+    settings_.add_argument("--params", default="params", help="the parameters folder")
+    settings_.add_argument("--output", required=True, help="the JSON file to write (build/params/prepare.json)")
     plans_ = commands.add_parser("plans", help="list the reports of the plans in the data (build/reports.mk)")
-    plans_.add_argument("--sessions", required=True, help="validated sessions (Parquet) written by preprocessing")
+    plans_.add_argument("--users", required=True, help="the prepared folder written by the prepare step")
     plans_.add_argument("--params", default="params", help="the parameters folder")
     plans_.add_argument("--output", required=True, help="makefile fragment to write (build/reports.mk)")
     index_ = commands.add_parser("index", help="write the index page of the reports")
     index_.add_argument("executed", nargs="+", help="executed notebooks, in the order to list them")
     index_.add_argument("--data", required=True, help="the input every report must come from")
     index_.add_argument("--output", required=True)
-    index_.add_argument("--sessions", help="validated sessions the analysis notebooks read instead of DATA")
+    index_.add_argument("--users", help="the prepared folder the notebooks read instead of DATA")
     index_.add_argument("--manifest", help="plans.json of the plans step")
     refresh_ = commands.add_parser("refresh", help="re-execute notebooks in place on the bundled sample")
     refresh_.add_argument("notebooks", nargs="+")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number; found {text!r}")
+    return value
 
 
 def _terminate(signum, frame):
@@ -921,17 +967,25 @@ def main(argv=None) -> int:
     os.environ.pop("MPLBACKEND", None)
     # Kernels import this same copy of journey_utils (not another checkout installed in the venv).
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p)
+    # Reading the export fails with the library's own messages (a bad file, column or row; a folder
+    # that is not a prepared one; a worker that ran out of memory): said as they are.
+    failures = (JourneyError, ValueError, TypeError, OSError) if args.command == "prepare" else (JourneyError,)
     try:
         if args.command == "run":
             run(args.notebook, params_file=args.params, shared_file=args.shared, overrides=_parse_set(args.set),
                 executed=args.executed, html=args.html, products=args.product)
+        elif args.command == "prepare":
+            prepare(args.data, args.output, params_dir=args.params, engine=args.engine, scheduler=args.scheduler,
+                    workers=args.workers, memory_limit=args.memory_limit)
+        elif args.command == "prepare-settings":
+            prepare_settings(args.params, output=args.output)
         elif args.command == "plans":
-            plans(args.sessions, params_dir=args.params, output=args.output)
+            plans(args.users, params_dir=args.params, output=args.output)
         elif args.command == "index":
-            index(args.executed, data=args.data, output=args.output, sessions=args.sessions, manifest=args.manifest)
+            index(args.executed, data=args.data, output=args.output, users=args.users, manifest=args.manifest)
         else:
             refresh(args.notebooks)
-    except (BuildError, params.ParamsError) as error:
+    except failures as error:
         # One write, so that parallel jobs' lines do not interleave with it.
         sys.stderr.write(f"error: {error}\n")
         sys.stderr.flush()
