@@ -239,7 +239,7 @@ def test_comparison_checks_its_findings_and_claims_tables():
     assert {"findings-table", "claims-table"} <= {c.id for c in checked(nb)}
     sources = "\n".join(c.source for c in nb.cells)
     # Seeded statistics, never typed results: the verdicts come from evaluate_claims on the data.
-    assert "claims.evaluate_claims(raw" in sources and "compare.top_differences(" in sources
+    assert "claims.evaluate_claims(data.users" in sources and "compare.top_differences(" in sources
 
 
 def test_comparison_stored_claims_table_has_a_verdict_per_claim_and_scope():
