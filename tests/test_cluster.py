@@ -39,10 +39,19 @@ PLANS = [None, "Annual", ["Monthly", "Quarterly"]]
 def client():
     """A real two-process LocalCluster, on the loopback interface only, closed at the end."""
     logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, memory_limit="2GiB") as local, \
-            distributed.Client(local) as connected:
+    with cluster.local_cluster(2, memory_limit="2GiB") as local, distributed.Client(local) as connected:
         yield connected
+
+
+def test_the_local_cluster_is_two_single_threaded_workers_with_a_bounded_shuffle_buffer(client):
+    import dask
+
+    info = client.scheduler_info()["workers"]
+    assert len(info) == 2 and {w["host"] for w in info.values()} == {"127.0.0.1"}
+    assert {w["nthreads"] for w in info.values()} == {1}
+    assert {w["memory_limit"] for w in info.values()} == {2 * 2**30}
+    # An eighth of a worker's memory for the shuffle's outgoing data, not Dask's default of 1 GiB.
+    assert set(client.run(lambda: dask.config.get("distributed.p2p.comm.buffer")).values()) == {2**28}
 
 
 def _split(sessions: pd.DataFrame, folder, kinds, seed=0):

@@ -474,12 +474,7 @@ def _first_row_of_plan(path: str, plan: str):
     path = Path(path)
     parquet = path.name.lower().endswith(_PARQUET)
     try:
-        if parquet:
-            frame = pd.read_parquet(path)
-        else:
-            with _io._pandas_input(path) as source:
-                frame = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        frame.columns = [str(c).strip().lower() for c in frame.columns]
+        frame = _read_again(path, parquet)
         names = frame[PLAN].astype("str").map(lambda v: unicodedata.normalize("NFC", _io._INVISIBLE_PY.sub("", v)))
         position = int(np.argmax((names.str.strip() == plan).to_numpy(dtype=bool)))
     except Exception:  # noqa: BLE001 - the note stands with the row order
@@ -617,6 +612,17 @@ def _lines_in_part(path: str, users, sessions) -> str:
     return _describe(numbers, total, unit)
 
 
+def _read_again(path: Path, parquet: bool) -> pd.DataFrame:
+    """A part read again as it is (CSV values as text), with its column names as ``load_sessions`` reads them."""
+    if parquet:
+        frame = pd.read_parquet(path)
+    else:
+        with _io._pandas_input(path) as source:
+            frame = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame
+
+
 def _positions_in_part(path: str, users, sessions):
     """``(first line numbers, number of rows, unit)`` of the rows of a part holding these
     (user, session) pairs, as ``load_sessions`` numbers them (lines of a CSV file, rows
@@ -624,12 +630,7 @@ def _positions_in_part(path: str, users, sessions):
     path = Path(path)
     parquet = path.name.lower().endswith(_PARQUET)
     try:
-        if parquet:
-            frame = pd.read_parquet(path)
-        else:
-            with _io._pandas_input(path) as source:
-                frame = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        frame.columns = [str(c).strip().lower() for c in frame.columns]
+        frame = _read_again(path, parquet)
         ids = [pd.to_numeric(frame[c].astype("str").str.strip(), errors="coerce") for c in (USER, SESSION)]
         # Ids compared as integers (exactly) unless the part writes some as decimals.
         ids = [i.to_numpy() for i in ids]

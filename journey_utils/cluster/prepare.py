@@ -130,11 +130,20 @@ def local_cluster(n_workers=None, memory_limit="auto", **options):
     >>> from distributed import Client                     # doctest: +SKIP
     >>> client = Client(local_cluster(memory_limit="2GiB"))   # doctest: +SKIP
     """
+    from dask.utils import parse_bytes
     from distributed import LocalCluster
+    from distributed.system import MEMORY_LIMIT
 
     if n_workers is None:
         n_workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    settings = {"processes": True, "threads_per_worker": 1, "host": "127.0.0.1", "dashboard_address": None, **options}
+    per_worker = MEMORY_LIMIT // max(n_workers, 1) if memory_limit == "auto" else parse_bytes(memory_limit) \
+        if isinstance(memory_limit, str) else int(memory_limit)
+    # The shuffle keeps up to 1 GiB of outgoing data in memory by default: on small workers that
+    # is most of their memory, next to the part being read. An eighth of the worker's memory.
+    buffer = min(max(per_worker // 8, 32 * 2**20), 2**30)
+    config = {"distributed.p2p.comm.buffer": buffer}
+    settings = {"processes": True, "threads_per_worker": 1, "host": "127.0.0.1", "dashboard_address": None,
+                "config": config, **options}
     return LocalCluster(n_workers=n_workers, memory_limit=memory_limit, **settings)
 
 
