@@ -125,11 +125,11 @@ def _workers_peak(client) -> dict:
 
 
 def speed(args) -> dict:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from journey_utils import cluster
 
-    whole, folder = export(Path(args.scratch), args.sessions, args.parts)
+    whole, folder = export(Path(args.scratch), args.sessions, args.parts or 8)
     print("single process ...", flush=True)
     run = subprocess.run([sys.executable, __file__, "--single", str(whole)], check=True, capture_output=True,
                          text=True, cwd=PROJECT)
@@ -137,8 +137,7 @@ def speed(args) -> dict:
     print(f"  {alone['seconds']:.1f} s, peak {alone['peak_rss_gib']:.2f} GiB", flush=True)
     logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
     started = time.perf_counter()
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as local, Client(local) as client:
+    with cluster.local_cluster(2) as local, Client(local) as client:
         startup = time.perf_counter() - started
         print("dask, 2 workers ...", flush=True)
         started = time.perf_counter()
@@ -148,7 +147,7 @@ def speed(args) -> dict:
         seconds = time.perf_counter() - started
         peaks = _workers_peak(client)
     same = {k: _digest(v) == alone["results"][k] for k, v in results.items()}
-    figures = {"sessions": args.sessions, "parts": args.parts, "single_seconds": round(alone["seconds"], 2),
+    figures = {"sessions": args.sessions, "parts": args.parts or 8, "single_seconds": round(alone["seconds"], 2),
                "single_peak_gib": round(alone["peak_rss_gib"], 2), "dask_seconds": round(seconds, 2),
                "cluster_start_seconds": round(startup, 2), "ratio": round(seconds / alone["seconds"], 2),
                "worker_peak_gib": peaks, "equal": same}
@@ -158,18 +157,18 @@ def speed(args) -> dict:
 
 def memory(args) -> dict:
     import dask.dataframe as dd
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from journey_utils import cluster, users
 
-    _, folder = export(Path(args.scratch), args.sessions, args.parts, copies=args.copies)
+    # Files of 625k sessions: with 1.25M-session files, 2 GiB workers were restarted at 30M sessions.
+    _, folder = export(Path(args.scratch), args.sessions, args.parts or 16, copies=args.copies)
     size = sum(p.stat().st_size for p in folder.iterdir())
     print(f"{args.sessions * args.copies:,} sessions, {size / 2**30:.2f} GiB of CSV in "
           f"{len(list(folder.iterdir()))} files", flush=True)
     logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
     output = Path(args.scratch) / "prepared"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
-                      memory_limit=args.memory_limit) as local, Client(local) as client:
+    with cluster.local_cluster(2, memory_limit=args.memory_limit) as local, Client(local) as client:
         workers = set(client.scheduler_info()["workers"])
         started = time.perf_counter()
         manifest = cluster.prepare(folder, output, windows=(3,))
@@ -196,7 +195,7 @@ def main(argv=None) -> int:
     mode.add_argument("--memory", action="store_true", help="more data than one 2 GiB worker holds")
     mode.add_argument("--single", metavar="CSV", help=argparse.SUPPRESS)
     parser.add_argument("--sessions", type=int, default=10_000_000, help="sessions generated (default 10M)")
-    parser.add_argument("--parts", type=int, default=8, help="files the export is split into (default 8)")
+    parser.add_argument("--parts", type=int, help="files per copy of the export (default 8; --memory 16)")
     parser.add_argument("--copies", type=int, default=3, help="--memory: copies of the export, users shifted")
     parser.add_argument("--memory-limit", default="2GiB", help="--memory: per worker (default 2GiB)")
     parser.add_argument("--scratch", default=os.path.join(tempfile.gettempdir(), "journey-bench-cluster"),
