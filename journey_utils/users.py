@@ -83,7 +83,7 @@ def _window_list(windows, function) -> list[int]:
 
 
 def is_user_table(frame) -> bool:
-    """True for a table made by :func:`user_table` (it has ``sessions_total`` and ``journey_all``).
+    """True for a table made by :func:`user_table`, or some of its columns (it has ``sessions_total``).
 
     Examples
     --------
@@ -91,7 +91,7 @@ def is_user_table(frame) -> bool:
     >>> is_user_table(pd.DataFrame({"user_id": [1], "user_journey": ["A"]}))
     False
     """
-    return isinstance(frame, pd.DataFrame) and {"sessions_total", "journey_all"} <= set(frame.columns)
+    return isinstance(frame, pd.DataFrame) and "sessions_total" in frame.columns
 
 
 def user_table(data, sessions="All", count_from="last", pages_to_remove=(), *, windows=(3,), **columns) -> pd.DataFrame:
