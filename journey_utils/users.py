@@ -307,6 +307,7 @@ def revisit_counts(data, sessions="All", count_from="last", pages_to_remove=(), 
     >>> revisit_counts(df)[["page", "journeys_with_page", "revisited", "self_loops"]].values.tolist()
     [['A', 2, 1, 0], ['B', 1, 1, 1]]
     """
+    # paths brings scipy: imported when revisits are counted, not with the package.
     from journey_utils.paths import session_revisits
 
     columns = {**_COLUMNS, **columns}
